@@ -1,0 +1,147 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { toLabelList } from "./labels";
+import type { ContainerPlan, HealthcheckPlan } from "./plan";
+
+export interface FlaskContainerArgs {
+  plan: ContainerPlan;
+  /** Image ID from FlaskImage.repoDigest. */
+  image: pulumi.Input<string>;
+  /** The custom network's name output, so the container waits for the network. */
+  customNetwork?: pulumi.Input<string>;
+  healthcheck: HealthcheckPlan;
+  labels: Readonly<Record<string, string>>;
+}
+
+/** The stack-output shape for one container; users and acceptance checks read it. */
+export interface ContainerOutput {
+  network: string;
+  ip: string | null;
+  gateway: string | null;
+  hostPort: number | null;
+  url: string | null;
+}
+
+/** Fetches a URL from the host, retrying briefly, and prints the body. */
+const HTTP_PROBE = `
+const url = process.env.PROBE_URL;
+const deadline = Date.now() + 30000;
+(async () => {
+  for (;;) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      const body = await response.text();
+      if (response.ok) { process.stdout.write(body); return; }
+    } catch {}
+    if (Date.now() > deadline) { console.error("no answer from " + url); process.exit(1); }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+})();`;
+
+/** Lists the network interfaces inside a container, with Python's stdlib (no ip tool in slim images). */
+const LIST_INTERFACES = `docker exec "$CONTAINER" python3 -c 'import socket; print(" ".join(sorted(n for _, n in socket.if_nameindex())))'`;
+
+/** One `docker run -d ... flask-hello-world` of the tutorial, hardened, plus a probe that it answers. */
+export class FlaskContainer extends pulumi.ComponentResource {
+  public readonly dockerName: pulumi.Output<string>;
+  public readonly containerId: pulumi.Output<string>;
+  public readonly ip: pulumi.Output<string | null>;
+  public readonly gateway: pulumi.Output<string | null>;
+  /** What the probe saw: the page body, or the interface list for a none container. */
+  public readonly probe: pulumi.Output<string>;
+  public readonly output: pulumi.Output<ContainerOutput>;
+
+  constructor(name: string, args: FlaskContainerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("flask-bridge:container:FlaskContainer", name, {}, opts);
+    const { plan, healthcheck } = args;
+
+    const container = new docker.Container(
+      `${name}-container`,
+      {
+        name: plan.dockerName,
+        image: args.image,
+        // "bridge" is stated, not left to the default: older providers diff forever otherwise
+        // (kreuzwerker/terraform-provider-docker#603). Custom containers join via networksAdvanced.
+        networkMode: plan.kind === "custom" ? undefined : plan.network,
+        networksAdvanced: plan.kind === "custom" ? [{ name: args.customNetwork ?? plan.network }] : undefined,
+        // Host and none containers get no ports at all: Docker drops them, and the provider
+        // would then replace the container on every run.
+        ports: plan.publish
+          ? [
+              {
+                internal: plan.publish.containerPort,
+                external: plan.publish.hostPort,
+                ip: plan.publish.hostIp,
+                protocol: "tcp",
+              },
+            ]
+          : undefined,
+        envs: [...plan.env],
+        healthcheck: { ...healthcheck, tests: [...healthcheck.tests] },
+        wait: true,
+        waitTimeout: 60,
+        restart: "unless-stopped",
+        mustRun: true,
+        labels: toLabelList({ ...args.labels, "flask-bridge.network-kind": plan.kind }),
+        // Least privilege; gunicorn needs nothing but /dev/shm and /tmp to write to.
+        user: "10001:10001",
+        readOnly: true,
+        tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },
+        capabilities: { drops: ["ALL"] },
+        securityOpts: ["no-new-privileges:true"],
+        privileged: false,
+      },
+      // A replacement must free its name and host port before the new one starts.
+      { parent: this, deleteBeforeReplace: true },
+    );
+
+    const probe =
+      plan.probeUrl !== null
+        ? new command.local.Command(
+            `${name}-probe`,
+            {
+              create: HTTP_PROBE,
+              interpreter: ["node", "-e"],
+              environment: { PROBE_URL: plan.probeUrl },
+              triggers: [container.id],
+            },
+            { parent: this },
+          )
+        : new command.local.Command(
+            `${name}-probe`,
+            {
+              create: LIST_INTERFACES,
+              environment: { CONTAINER: container.name },
+              triggers: [container.id],
+            },
+            { parent: this },
+          );
+
+    const attachment = container.networkDatas.apply((datas) =>
+      plan.kind === "bridge" || plan.kind === "custom"
+        ? datas?.find((data) => data.networkName === plan.network)
+        : undefined,
+    );
+
+    this.dockerName = container.name;
+    this.containerId = container.id;
+    this.ip = attachment.apply((data) => data?.ipAddress ?? null);
+    this.gateway = attachment.apply((data) => data?.gateway ?? null);
+    this.probe = probe.stdout;
+    this.output = pulumi.all([this.ip, this.gateway]).apply(([ip, gateway]) => ({
+      network: plan.network,
+      ip,
+      gateway,
+      hostPort: plan.hostPort,
+      url: plan.url,
+    }));
+    this.registerOutputs({
+      dockerName: this.dockerName,
+      containerId: this.containerId,
+      ip: this.ip,
+      gateway: this.gateway,
+      probe: this.probe,
+    });
+  }
+}

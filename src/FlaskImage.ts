@@ -1,0 +1,55 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface FlaskImageArgs {
+  /** Tag for the built image, e.g. "flask-hello-world". */
+  imageName: string;
+  /** Directory holding the Dockerfile, relative to the project. */
+  context: string;
+  baseImage: string;
+  stack: string;
+  /** Leave the image in the engine on `destroy`. */
+  keepOnDestroy: boolean;
+}
+
+/** The tutorial's `docker build -t flask-hello-world .`, removed again on destroy. */
+export class FlaskImage extends pulumi.ComponentResource {
+  public readonly imageName: pulumi.Output<string>;
+  /** The local image ID: unique per build, so containers follow every change in app/. */
+  public readonly repoDigest: pulumi.Output<string>;
+
+  constructor(name: string, args: FlaskImageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("flask-bridge:image:FlaskImage", name, {}, opts);
+
+    const image = new docker.Image(
+      `${name}-build`,
+      {
+        imageName: args.imageName,
+        build: {
+          context: args.context,
+          dockerfile: `${args.context}/Dockerfile`,
+          args: { BASE_IMAGE: args.baseImage, STACK: args.stack },
+        },
+        skipPush: true,
+      },
+      { parent: this },
+    );
+
+    if (!args.keepOnDestroy) {
+      // docker.Image never deletes what it built (pulumi-docker#588).
+      new command.local.Command(
+        `${name}-remove-on-destroy`,
+        {
+          delete: 'docker image rm "$IMAGE" >/dev/null 2>&1 || ! docker image inspect "$IMAGE" >/dev/null 2>&1',
+          environment: { IMAGE: image.repoDigest },
+        },
+        { parent: this },
+      );
+    }
+
+    this.imageName = image.imageName;
+    this.repoDigest = image.repoDigest;
+    this.registerOutputs({ imageName: this.imageName, repoDigest: this.repoDigest });
+  }
+}

@@ -1,0 +1,333 @@
+import type { BaseImageOverride, FlaskBridgeConfig } from "./config";
+import { ConfigError, configKey, invalid } from "./errors";
+import { cidrContains, cidrSize, cidrsOverlap, formatCidr, formatIpv4, parseCidr, parseIpv4 } from "./ipv4";
+
+/**
+ * The whole topology as plain data: no Pulumi calls, so it is tested with
+ * exact `toEqual`. Every check on config lives here and throws before any
+ * resource is declared.
+ */
+
+/** The port the app listens on inside a container with its own network namespace. */
+export const APP_PORT = 5000;
+export const PROJECT = "flask-bridge";
+
+/** Where a container is attached: the tutorial's four cases. */
+export type NetworkKind = "bridge" | "custom" | "host" | "none";
+
+export interface PublishedPort {
+  readonly hostIp: string;
+  readonly hostPort: number;
+  readonly containerPort: number;
+}
+
+export interface ContainerPlan {
+  /** Logical name: the resource's identity in state. Never derived from config. */
+  readonly key: string;
+  readonly dockerName: string;
+  readonly kind: NetworkKind;
+  /** "bridge" | the custom network's name | "host" | "none", as Docker names it. */
+  readonly network: string;
+  readonly hostPort: number | null;
+  readonly publish: PublishedPort | null;
+  /** Environment for gunicorn: where it binds inside the container's namespace. */
+  readonly env: readonly string[];
+  /** What users open: http://<urlHost>:<hostPort>. */
+  readonly url: string | null;
+  /** What the host-side probe opens: the same port on an address that answers here. */
+  readonly probeUrl: string | null;
+}
+
+export interface HealthcheckPlan {
+  readonly tests: readonly string[];
+  readonly interval: string;
+  readonly timeout: string;
+  readonly startPeriod: string;
+  readonly retries: number;
+}
+
+export interface TopologyPlan {
+  readonly image: {
+    readonly name: string;
+    readonly baseImage: string;
+    readonly configuredBaseImage: string;
+    /** Set when setup substituted a stand-in for a base image that cannot be pulled. */
+    readonly standInNote: string | null;
+    readonly keepOnDestroy: boolean;
+  };
+  readonly network: {
+    readonly name: string;
+    readonly subnet: string | null;
+    readonly gateway: string | null;
+  };
+  readonly containers: readonly ContainerPlan[];
+  readonly healthcheck: HealthcheckPlan;
+  /** Put on every container, network and image: selection and cleanup go by these. */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export const HEALTHCHECK: HealthcheckPlan = Object.freeze({
+  tests: Object.freeze(["CMD", "python3", "/app/healthcheck.py"]),
+  interval: "2s",
+  timeout: "2s",
+  startPeriod: "10s",
+  retries: 3,
+});
+
+/** The tutorial's default bridge; a custom subnet inside it would never route. */
+const DEFAULT_BRIDGE_SUBNET = "172.17.0.0/16";
+const RESERVED_NETWORK_NAMES = ["bridge", "host", "none", "default"];
+/** Docker's own rule for container and network names. */
+const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** A Docker image reference: [registry[:port]/]path[:tag][@digest]. */
+const IMAGE_REFERENCE =
+  /^(?:[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const HOST_NAME =
+  /^(?=.{1,253}$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+
+export function planTopology(
+  config: FlaskBridgeConfig,
+  stack: string,
+  baseImageOverride?: BaseImageOverride,
+): TopologyPlan {
+  checkImageReference("imageName", config.imageName);
+  checkImageReference("baseImage", config.baseImage);
+  checkDockerName("namePrefix", config.namePrefix);
+  const network = planNetwork(config);
+  checkBindAddress(config.bindAddress);
+  checkUrlHost(config.urlHost);
+  checkPorts(config);
+
+  const containers = planContainers(config);
+  checkNotEmpty(containers);
+  checkUniqueNames(containers);
+  checkCapacity(network.subnet, config.customPorts.length);
+
+  const override = baseImageOverride?.replaces === config.baseImage ? baseImageOverride : undefined;
+  return {
+    image: {
+      name: config.imageName,
+      baseImage: override?.standIn ?? config.baseImage,
+      configuredBaseImage: config.baseImage,
+      standInNote: override?.note ?? null,
+      keepOnDestroy: config.keepImageOnDestroy,
+    },
+    network,
+    containers,
+    healthcheck: HEALTHCHECK,
+    labels: { [`${PROJECT}.project`]: PROJECT, [`${PROJECT}.stack`]: stack },
+  };
+}
+
+function planContainers(config: FlaskBridgeConfig): ContainerPlan[] {
+  const published = (kind: "bridge" | "custom", network: string, hostPort: number, index: number) =>
+    container(config, {
+      key: `${kind}-${index + 1}`,
+      kind,
+      network,
+      hostPort,
+      publish: { hostIp: config.bindAddress, hostPort, containerPort: APP_PORT },
+      env: [`PORT=${APP_PORT}`, "HOST=0.0.0.0"],
+    });
+  const containers = [
+    ...config.bridgePorts.map((port, index) => published("bridge", "bridge", port, index)),
+    ...config.customPorts.map((port, index) => published("custom", config.networkName, port, index)),
+  ];
+  if (config.hostMode) {
+    // No port mapping exists in host mode: the app itself binds the host's port.
+    containers.push(
+      container(config, {
+        key: "host",
+        kind: "host",
+        network: "host",
+        hostPort: config.hostPort,
+        publish: null,
+        env: [`PORT=${config.hostPort}`, `HOST=${config.bindAddress}`],
+      }),
+    );
+  }
+  if (config.noneMode) {
+    containers.push(
+      container(config, {
+        key: "none",
+        kind: "none",
+        network: "none",
+        hostPort: null,
+        publish: null,
+        env: [`PORT=${APP_PORT}`, "HOST=0.0.0.0"],
+      }),
+    );
+  }
+  return containers;
+}
+
+function container(
+  config: FlaskBridgeConfig,
+  spec: Omit<ContainerPlan, "dockerName" | "url" | "probeUrl">,
+): ContainerPlan {
+  const reachable = spec.hostPort !== null;
+  // 0.0.0.0 is not an address to connect to; loopback answers for it.
+  const probeHost = config.bindAddress === "0.0.0.0" ? "127.0.0.1" : config.bindAddress;
+  return {
+    ...spec,
+    dockerName: `${config.namePrefix}-${spec.key}`,
+    url: reachable ? `http://${config.urlHost}:${spec.hostPort}` : null,
+    probeUrl: reachable ? `http://${probeHost}:${spec.hostPort}` : null,
+  };
+}
+
+function planNetwork(config: FlaskBridgeConfig): TopologyPlan["network"] {
+  const { networkName: name, networkSubnet: subnetText, networkGateway: gatewayText } = config;
+  checkDockerName("networkName", name);
+  if (RESERVED_NETWORK_NAMES.includes(name)) {
+    throw invalid(
+      "networkName",
+      name,
+      `"${name}" is one of Docker's predefined networks (${RESERVED_NETWORK_NAMES.join(", ")}); choose a name of your own, e.g. "my-bridge-network"`,
+    );
+  }
+  if (subnetText === "") {
+    if (gatewayText !== "") {
+      throw invalid("networkGateway", gatewayText, `a gateway needs a subnet; set ${configKey("networkSubnet")} too`);
+    }
+    return { name, subnet: null, gateway: null };
+  }
+  const subnet = parseCidr(subnetText);
+  if (!subnet) {
+    throw invalid("networkSubnet", subnetText, 'must be an IPv4 CIDR such as "172.30.0.0/24"');
+  }
+  if (subnet.hostBitsSet) {
+    throw invalid("networkSubnet", subnetText, `has host bits set; did you mean "${formatCidr(subnet)}"?`);
+  }
+  const defaultBridge = parseCidr(DEFAULT_BRIDGE_SUBNET);
+  if (defaultBridge && cidrsOverlap(subnet, defaultBridge)) {
+    throw invalid(
+      "networkSubnet",
+      subnetText,
+      `overlaps the default bridge network ${DEFAULT_BRIDGE_SUBNET}, which the containers on "bridge" use`,
+    );
+  }
+  if (gatewayText === "") {
+    return { name, subnet: subnetText, gateway: null };
+  }
+  const gateway = parseIpv4(gatewayText);
+  if (gateway === undefined) {
+    throw invalid("networkGateway", gatewayText, 'must be an IPv4 address such as "172.30.0.1"');
+  }
+  const broadcast = subnet.network + cidrSize(subnet) - 1;
+  if (!cidrContains(subnet, gateway) || gateway === subnet.network || gateway === broadcast) {
+    throw invalid(
+      "networkGateway",
+      gatewayText,
+      `is not a usable address in ${configKey("networkSubnet")} ${subnetText} (usable: ${formatIpv4(subnet.network + 1)}-${formatIpv4(broadcast - 1)})`,
+    );
+  }
+  return { name, subnet: subnetText, gateway: gatewayText };
+}
+
+/** Every host port is checked for range, then for clashes across all users. */
+function checkPorts(config: FlaskBridgeConfig): void {
+  const users: { port: number; where: string; who: string }[] = [];
+  const lists = [
+    ["bridgePorts", config.bridgePorts, "bridge"],
+    ["customPorts", config.customPorts, "custom"],
+  ] as const;
+  for (const [key, ports, kind] of lists) {
+    ports.forEach((port, index) => {
+      checkPort(key, ports, port);
+      users.push({ port, where: `${configKey(key)}[${index}]`, who: `${config.namePrefix}-${kind}-${index + 1}` });
+    });
+  }
+  if (config.hostMode) {
+    checkPort("hostPort", config.hostPort, config.hostPort);
+    users.push({ port: config.hostPort, where: configKey("hostPort"), who: `${config.namePrefix}-host` });
+  }
+  const seen = new Map<number, (typeof users)[number]>();
+  for (const user of users) {
+    const first = seen.get(user.port);
+    if (first) {
+      throw new ConfigError(
+        `Invalid config: host port ${user.port} is used twice, by ${first.who} (${first.where}) and by ${user.who} (${user.where}); Docker would fail with "port is already allocated". Give each container its own host port.`,
+      );
+    }
+    seen.set(user.port, user);
+  }
+}
+
+function checkPort(key: string, value: unknown, port: number): void {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw invalid(key, value, `port ${port} must be a whole number from 1 to 65535`);
+  }
+}
+
+function checkDockerName(key: string, name: string): void {
+  if (!DOCKER_NAME.test(name)) {
+    throw invalid(
+      key,
+      name,
+      "must start with a letter or digit and contain only letters, digits, '_', '.' and '-' (Docker's naming rule)",
+    );
+  }
+}
+
+function checkImageReference(key: string, reference: string): void {
+  if (!IMAGE_REFERENCE.test(reference)) {
+    throw invalid(
+      key,
+      reference,
+      'is not a valid Docker image reference such as "python:3.11-slim" (lowercase name, optional registry, tag and digest)',
+    );
+  }
+}
+
+function checkBindAddress(address: string): void {
+  if (parseIpv4(address) === undefined) {
+    throw invalid(
+      "bindAddress",
+      address,
+      'must be an IPv4 address: "0.0.0.0" for every interface (the tutorial\'s default) or e.g. "127.0.0.1" for this machine only',
+    );
+  }
+}
+
+function checkUrlHost(host: string): void {
+  if (!HOST_NAME.test(host) && parseIpv4(host) === undefined) {
+    throw invalid(
+      "urlHost",
+      host,
+      'must be a bare host name or IPv4 address, e.g. "localhost" (no scheme, port or path)',
+    );
+  }
+}
+
+function checkNotEmpty(containers: readonly ContainerPlan[]): void {
+  if (containers.length === 0) {
+    throw new ConfigError(
+      `Invalid config: ${configKey("bridgePorts")} and ${configKey("customPorts")} are empty and ${configKey("hostMode")} and ${configKey("noneMode")} are false, so the stack would run no containers. To remove everything, run "npm run destroy" instead.`,
+    );
+  }
+}
+
+/** Names derive from one prefix and distinct keys, so a clash means a bug here, not bad input. */
+function checkUniqueNames(containers: readonly ContainerPlan[]): void {
+  const names = new Set<string>();
+  for (const { dockerName } of containers) {
+    if (names.has(dockerName)) {
+      throw new ConfigError(`Invalid config: container name ${dockerName} is used twice`);
+    }
+    names.add(dockerName);
+  }
+}
+
+function checkCapacity(subnetText: string | null, containerCount: number): void {
+  const subnet = subnetText === null ? undefined : parseCidr(subnetText);
+  // Network and broadcast addresses and the gateway are not for containers.
+  const usable = subnet ? cidrSize(subnet) - 3 : Number.POSITIVE_INFINITY;
+  if (containerCount > usable) {
+    throw invalid(
+      "networkSubnet",
+      subnetText,
+      `has room for ${Math.max(usable, 0)} containers, but ${configKey("customPorts")} asks for ${containerCount}`,
+    );
+  }
+}

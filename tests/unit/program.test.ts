@@ -1,0 +1,356 @@
+import type * as pulumiType from "@pulumi/pulumi";
+
+/**
+ * Runs index.ts under Pulumi's mocks and checks exactly what it declares.
+ * setMocks runs before the program is imported, on a fresh module registry.
+ */
+
+interface Declared {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+
+const IMAGE_ID = `sha256:${"1".repeat(64)}`;
+const CUSTOM_SUBNET = { subnet: "172.18.0.0/16", gateway: "172.18.0.1" };
+
+/** What Docker would report for a container on each network: the tutorial's .2, .3, .4. */
+function networkDatas(inputs: Record<string, unknown>): unknown[] {
+  const index = Number(/-(\d+)$/.exec(String(inputs.name))?.[1] ?? 0) + 1;
+  const mode = inputs.networkMode as string | undefined;
+  if (mode === "bridge") {
+    return [{ networkName: "bridge", ipAddress: `172.17.0.${index}`, gateway: "172.17.0.1" }];
+  }
+  if (mode === "host" || mode === "none") {
+    return [{ networkName: mode, ipAddress: "", gateway: "" }];
+  }
+  const [advanced] = inputs.networksAdvanced as { name: string }[];
+  // A decoy first entry: the program must match by name, never take [0].
+  return [
+    { networkName: "decoy", ipAddress: "10.0.0.9", gateway: "10.0.0.1" },
+    { networkName: advanced?.name, ipAddress: `172.18.0.${index}`, gateway: "172.18.0.1" },
+  ];
+}
+
+/** `declared` is filled as the program declares resources, so a failed run can be inspected too. */
+async function runProgram(config: Record<string, string>, declared: Declared[] = []) {
+  jest.resetModules();
+  const pulumi: typeof pulumiType = require("@pulumi/pulumi");
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(Object.entries(config).map(([key, value]) => [`flask-bridge:${key}`, value])),
+  );
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        declared.push({ type: args.type, name: args.name, inputs: args.inputs });
+        const state: Record<string, unknown> = { ...args.inputs };
+        if (args.type === "docker:index/image:Image") {
+          state.repoDigest = IMAGE_ID;
+        } else if (args.type === "docker:index/network:Network") {
+          state.ipamConfigs = args.inputs.ipamConfigs ?? [CUSTOM_SUBNET];
+        } else if (args.type === "docker:index/container:Container") {
+          state.networkDatas = networkDatas(args.inputs);
+        } else if (args.type === "command:local:Command") {
+          state.stdout = args.inputs.interpreter ? "Hello, World!" : "lo";
+        }
+        return { id: `${args.name}-id`, state };
+      },
+      call: (args) => args.inputs,
+    },
+    "flask-bridge",
+    "dev",
+  );
+  const program = require("../../index");
+  const resolve = (output: pulumiType.Output<unknown>) =>
+    new Promise<Record<string, unknown>>((done) => output.apply((value) => done(value as Record<string, unknown>)));
+  return {
+    declared,
+    outputs: {
+      containers: await resolve(program.containers),
+      network: await resolve(program.network),
+      image: await resolve(program.image),
+      probes: await resolve(program.probes),
+    },
+  };
+}
+
+function ofType(declared: Declared[], type: string): Declared[] {
+  return declared.filter((resource) => resource.type === type);
+}
+
+function byName<T>(declared: Declared[], pick: (resource: Declared) => T): Record<string, T> {
+  return Object.fromEntries(declared.map((resource) => [resource.name, pick(resource)]));
+}
+
+function countByType(declared: Declared[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { type } of declared) {
+    counts[type] = (counts[type] ?? 0) + 1;
+  }
+  return counts;
+}
+
+const LABELS = [
+  { label: "flask-bridge.project", value: "flask-bridge" },
+  { label: "flask-bridge.stack", value: "dev" },
+];
+
+describe("the program with the tutorial's config", () => {
+  let run: Awaited<ReturnType<typeof runProgram>>;
+  beforeAll(async () => {
+    run = await runProgram({});
+  });
+
+  it("declares exactly 1 image, 1 network, 8 containers and their probes", () => {
+    expect(countByType(run.declared)).toEqual({
+      "flask-bridge:image:FlaskImage": 1,
+      "flask-bridge:network:BridgeNetwork": 1,
+      "flask-bridge:container:FlaskContainer": 8,
+      "docker:index/image:Image": 1,
+      "docker:index/network:Network": 1,
+      "docker:index/container:Container": 8,
+      // 8 probes and the image remover.
+      "command:local:Command": 9,
+    });
+  });
+
+  it("builds app/ on the configured base and labels it with the stack", () => {
+    const [image] = ofType(run.declared, "docker:index/image:Image");
+    expect(image?.name).toBe("image-build");
+    expect(image?.inputs).toEqual({
+      imageName: "flask-hello-world",
+      build: {
+        context: "./app",
+        dockerfile: "./app/Dockerfile",
+        args: { BASE_IMAGE: "python:3.11-slim", STACK: "dev" },
+      },
+      skipPush: true,
+      buildOnPreview: false,
+    });
+  });
+
+  it("removes the image on destroy, by its ID", () => {
+    const remover = run.declared.find((resource) => resource.name === "image-remove-on-destroy");
+    expect(remover?.inputs.environment).toEqual({ IMAGE: IMAGE_ID });
+    expect(remover?.inputs.create).toBeUndefined();
+    expect(remover?.inputs.delete).toContain('docker image rm "$IMAGE"');
+  });
+
+  it("creates my-bridge-network as a labelled bridge, letting Docker pick the subnet", () => {
+    const [network] = ofType(run.declared, "docker:index/network:Network");
+    expect(network?.inputs).toEqual({ name: "my-bridge-network", driver: "bridge", labels: LABELS });
+  });
+
+  it("attaches every container exactly as the tutorial did", () => {
+    // Keyed by name: registration order depends on which inputs resolve first.
+    const containers = byName(ofType(run.declared, "docker:index/container:Container"), ({ name, inputs }) => ({
+      name,
+      dockerName: inputs.name,
+      image: inputs.image,
+      networkMode: inputs.networkMode,
+      networksAdvanced: inputs.networksAdvanced,
+      ports: inputs.ports,
+      envs: inputs.envs,
+    }));
+    const publishedOn = (port: number) => [{ internal: 5000, external: port, ip: "0.0.0.0", protocol: "tcp" }];
+    const bridge = (n: number) => ({
+      name: `bridge-${n}-container`,
+      dockerName: `flask-bridge-${n}`,
+      image: IMAGE_ID,
+      networkMode: "bridge",
+      networksAdvanced: undefined,
+      ports: publishedOn(5000 + n),
+      envs: ["PORT=5000", "HOST=0.0.0.0"],
+    });
+    const custom = (n: number) => ({
+      name: `custom-${n}-container`,
+      dockerName: `flask-custom-${n}`,
+      image: IMAGE_ID,
+      networkMode: undefined,
+      networksAdvanced: [{ name: "my-bridge-network" }],
+      ports: publishedOn(5003 + n),
+      envs: ["PORT=5000", "HOST=0.0.0.0"],
+    });
+    expect(containers).toEqual({
+      "bridge-1-container": bridge(1),
+      "bridge-2-container": bridge(2),
+      "bridge-3-container": bridge(3),
+      "custom-1-container": custom(1),
+      "custom-2-container": custom(2),
+      "custom-3-container": custom(3),
+      "host-container": {
+        name: "host-container",
+        dockerName: "flask-host",
+        image: IMAGE_ID,
+        networkMode: "host",
+        networksAdvanced: undefined,
+        ports: undefined,
+        envs: ["PORT=5000", "HOST=0.0.0.0"],
+      },
+      "none-container": {
+        name: "none-container",
+        dockerName: "flask-none",
+        image: IMAGE_ID,
+        networkMode: "none",
+        networksAdvanced: undefined,
+        ports: undefined,
+        envs: ["PORT=5000", "HOST=0.0.0.0"],
+      },
+    });
+  });
+
+  it("gives every container the healthcheck, waits for it, and hardens it", () => {
+    for (const { name, inputs } of ofType(run.declared, "docker:index/container:Container")) {
+      const kind = name.replace(/-\d+/, "").replace("-container", "");
+      expect([name, inputs]).toEqual([
+        name,
+        expect.objectContaining({
+          healthcheck: {
+            tests: ["CMD", "python3", "/app/healthcheck.py"],
+            interval: "2s",
+            timeout: "2s",
+            startPeriod: "10s",
+            retries: 3,
+          },
+          wait: true,
+          waitTimeout: 60,
+          restart: "unless-stopped",
+          mustRun: true,
+          labels: [...LABELS, { label: "flask-bridge.network-kind", value: kind }],
+          user: "10001:10001",
+          readOnly: true,
+          tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },
+          capabilities: { drops: ["ALL"] },
+          securityOpts: ["no-new-privileges:true"],
+          privileged: false,
+        }),
+      ]);
+    }
+  });
+
+  it("probes every URL from the host over loopback, and the none container's interfaces", () => {
+    const probes = byName(
+      ofType(run.declared, "command:local:Command").filter(({ name }) => name.endsWith("-probe")),
+      ({ inputs }) => [inputs.interpreter ?? "sh", inputs.environment],
+    );
+    expect(probes).toEqual({
+      "bridge-1-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5001" }],
+      "bridge-2-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5002" }],
+      "bridge-3-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5003" }],
+      "custom-1-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5004" }],
+      "custom-2-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5005" }],
+      "custom-3-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5006" }],
+      "host-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5000" }],
+      "none-probe": ["sh", { CONTAINER: "flask-none" }],
+    });
+  });
+
+  it("exports the output contract for all 8 containers", () => {
+    expect(run.outputs.containers).toEqual({
+      "flask-bridge-1": {
+        network: "bridge",
+        ip: "172.17.0.2",
+        gateway: "172.17.0.1",
+        hostPort: 5001,
+        url: "http://localhost:5001",
+      },
+      "flask-bridge-2": {
+        network: "bridge",
+        ip: "172.17.0.3",
+        gateway: "172.17.0.1",
+        hostPort: 5002,
+        url: "http://localhost:5002",
+      },
+      "flask-bridge-3": {
+        network: "bridge",
+        ip: "172.17.0.4",
+        gateway: "172.17.0.1",
+        hostPort: 5003,
+        url: "http://localhost:5003",
+      },
+      "flask-custom-1": {
+        network: "my-bridge-network",
+        ip: "172.18.0.2",
+        gateway: "172.18.0.1",
+        hostPort: 5004,
+        url: "http://localhost:5004",
+      },
+      "flask-custom-2": {
+        network: "my-bridge-network",
+        ip: "172.18.0.3",
+        gateway: "172.18.0.1",
+        hostPort: 5005,
+        url: "http://localhost:5005",
+      },
+      "flask-custom-3": {
+        network: "my-bridge-network",
+        ip: "172.18.0.4",
+        gateway: "172.18.0.1",
+        hostPort: 5006,
+        url: "http://localhost:5006",
+      },
+      "flask-host": { network: "host", ip: null, gateway: null, hostPort: 5000, url: "http://localhost:5000" },
+      "flask-none": { network: "none", ip: null, gateway: null, hostPort: null, url: null },
+    });
+  });
+
+  it("exports the network, the image and what the probes saw", () => {
+    expect(run.outputs.network).toEqual({
+      name: "my-bridge-network",
+      id: "network-bridge-id",
+      subnet: "172.18.0.0/16",
+      gateway: "172.18.0.1",
+    });
+    expect(run.outputs.image).toEqual({
+      name: "flask-hello-world",
+      digest: IMAGE_ID,
+      baseImage: "python:3.11-slim",
+      configuredBaseImage: "python:3.11-slim",
+      standInNote: null,
+    });
+    expect(run.outputs.probes).toEqual({
+      "flask-bridge-1": "Hello, World!",
+      "flask-bridge-2": "Hello, World!",
+      "flask-bridge-3": "Hello, World!",
+      "flask-custom-1": "Hello, World!",
+      "flask-custom-2": "Hello, World!",
+      "flask-custom-3": "Hello, World!",
+      "flask-host": "Hello, World!",
+      "flask-none": "lo",
+    });
+  });
+});
+
+describe("the program with other config", () => {
+  it("runs 6 containers when host and none modes are off", async () => {
+    const { declared, outputs } = await runProgram({ hostMode: "false", noneMode: "false" });
+    const names = ofType(declared, "docker:index/container:Container").map(({ inputs }) => inputs.name);
+    expect(names.sort()).toEqual([
+      "flask-bridge-1",
+      "flask-bridge-2",
+      "flask-bridge-3",
+      "flask-custom-1",
+      "flask-custom-2",
+      "flask-custom-3",
+    ]);
+    expect(Object.keys(outputs.containers)).toHaveLength(6);
+  });
+
+  it("passes a subnet and gateway to IPAM and keeps the image when asked", async () => {
+    const { declared } = await runProgram({
+      networkSubnet: "172.30.0.0/24",
+      networkGateway: "172.30.0.1",
+      keepImageOnDestroy: "true",
+    });
+    expect(ofType(declared, "docker:index/network:Network")[0]?.inputs.ipamConfigs).toEqual([
+      { subnet: "172.30.0.0/24", gateway: "172.30.0.1" },
+    ]);
+    expect(declared.some((resource) => resource.name === "image-remove-on-destroy")).toBe(false);
+  });
+
+  it("declares nothing at all when config is bad", async () => {
+    const declared: Declared[] = [];
+    await expect(runProgram({ customPorts: "[5001]" }, declared)).rejects.toThrow("host port 5001 is used twice");
+    expect(declared).toEqual([]);
+  });
+});
