@@ -8,15 +8,14 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/lib/common.sh"
 cd "$FB_REPO_ROOT"
 
+# npm rewrites node_modules/.package-lock.json on every install, so it is newer
+# than package-lock.json exactly when the install is current.
 fb_ensure_npm_deps() {
-  local stamp="node_modules/.flask-bridge-lock.sha256" want
-  want="$(sha256sum package-lock.json | cut -d' ' -f1)"
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-    fb_log "    node_modules matches package-lock.json"
+  if [ node_modules/.package-lock.json -nt package-lock.json ]; then
+    fb_log "    node_modules is newer than package-lock.json"
     return 0
   fi
   npm ci --no-audit --no-fund
-  echo "$want" >"$stamp"
 }
 
 # The dev stack's base image: Pulumi.dev.yaml, else Pulumi.yaml's default.
