@@ -1,0 +1,165 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
+import * as yaml from "js-yaml";
+
+/**
+ * Shared by the end-to-end suites: the real Docker engine, the real Pulumi
+ * engine (through the Automation API) and a stack of their own, with their
+ * own ports and name prefix so they never touch a running dev stack.
+ */
+
+export const REPO_ROOT = path.join(__dirname, "..", "..");
+const NETCHECK = fs.readFileSync(path.join(__dirname, "fixtures", "netcheck.py"), "utf8");
+
+/** The e2e stack's config: the tutorial's shape on ports and names of its own. */
+export const E2E_CONFIG: Readonly<Record<string, unknown>> = Object.freeze({
+  "flask-bridge:imageName": "flask-bridge-e2e",
+  "flask-bridge:namePrefix": "e2e",
+  "flask-bridge:bridgePorts": [15001, 15002, 15003],
+  "flask-bridge:customPorts": [15004, 15005, 15006],
+  "flask-bridge:hostMode": true,
+  "flask-bridge:hostPort": 15000,
+  "flask-bridge:noneMode": true,
+  "flask-bridge:networkName": "e2e-bridge-network",
+  // Outside Docker's default address pools, so it never meets an auto-allocated network.
+  "flask-bridge:networkSubnet": "10.213.57.0/24",
+  "flask-bridge:networkGateway": "10.213.57.1",
+  "flask-bridge:bindAddress": "127.0.0.1",
+  "flask-bridge:urlHost": "127.0.0.1",
+});
+
+/** Fails loudly, never skips: the suite is worthless without a real engine and CLI. */
+export function requirePrerequisites(): void {
+  const binDir = process.env.FB_PULUMI_BIN_DIR;
+  if (!binDir || !process.env.PULUMI_BACKEND_URL) {
+    throw new Error(
+      "The e2e suite needs the project's environment: run it with `npm test` or `npm run test:e2e` (they run setup and source scripts/env.sh).",
+    );
+  }
+  if (!fs.existsSync(path.join(binDir, "pulumi"))) {
+    throw new Error(`No pulumi CLI at ${binDir}/pulumi: run \`npm run setup\` first.`);
+  }
+  const info = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { encoding: "utf8" });
+  if (info.status !== 0) {
+    throw new Error(`The Docker engine does not answer (docker info: ${info.stderr.trim()}); run \`npm run setup\`.`);
+  }
+}
+
+export function docker(...args: string[]): string {
+  return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+}
+
+export function dockerLines(...args: string[]): string[] {
+  return docker(...args)
+    .split("\n")
+    .filter((line) => line !== "");
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: docker inspect JSON is untyped.
+export function inspect(name: string): any {
+  return JSON.parse(docker("inspect", name))[0];
+}
+
+/** Runs a check from fixtures/netcheck.py inside a container and returns its JSON answer. */
+export function netcheck(container: string, ...args: string[]): Record<string, unknown> {
+  const out = execFileSync("docker", ["exec", "-i", container, "python3", "-", ...args], {
+    input: NETCHECK,
+    encoding: "utf8",
+  });
+  return JSON.parse(out);
+}
+
+export interface Labelled {
+  containers: string[];
+  networks: string[];
+  images: string[];
+}
+
+/** Everything in the engine that carries the stack's label. */
+export function labelled(stackName: string): Labelled {
+  const filter = `label=flask-bridge.stack=${stackName}`;
+  return {
+    containers: dockerLines("ps", "-a", "--filter", filter, "--format", "{{.Names}}").sort(),
+    networks: dockerLines("network", "ls", "--filter", filter, "--format", "{{.Name}}").sort(),
+    images: dockerLines("image", "ls", "--filter", filter, "--format", "{{.ID}}").sort(),
+  };
+}
+
+/** Removes whatever a crashed earlier run left behind, selected by label. */
+export function removeLeftovers(stackName: string): void {
+  const { containers, networks, images } = labelled(stackName);
+  if (containers.length > 0) docker("rm", "-f", ...containers);
+  if (networks.length > 0) docker("network", "rm", ...networks);
+  if (images.length > 0) docker("image", "rm", "-f", ...images);
+}
+
+async function workspace(): Promise<LocalWorkspace> {
+  const pulumiCommand = await PulumiCommand.get({ root: path.dirname(process.env.FB_PULUMI_BIN_DIR ?? "") });
+  return LocalWorkspace.create({ workDir: REPO_ROOT, pulumiCommand });
+}
+
+/** A fresh stack: the old one (if any) and its leftovers are removed first. */
+export async function freshStack(stackName: string, config: Record<string, unknown>): Promise<Stack> {
+  const ws = await workspace();
+  const existing = await ws.listStacks();
+  if (existing.some((stack) => stack.name === stackName)) {
+    await ws.removeStack(stackName, { force: true });
+  }
+  removeLeftovers(stackName);
+  fs.rmSync(stackFile(stackName), { force: true });
+  const stack = await LocalWorkspace.createStack(
+    { stackName, workDir: REPO_ROOT },
+    { pulumiCommand: ws.pulumiCommand },
+  );
+  writeConfig(stackName, config);
+  return stack;
+}
+
+function stackFile(stackName: string): string {
+  return path.join(REPO_ROOT, `Pulumi.${stackName}.yaml`);
+}
+
+/**
+ * Writes the stack's config file whole (lists stay YAML lists, as Pulumi's
+ * typed config wants), keeping the secrets salt that `stack init` wrote.
+ */
+export function writeConfig(stackName: string, config: Record<string, unknown>): void {
+  const file = stackFile(stackName);
+  const current = fs.existsSync(file)
+    ? ((yaml.load(fs.readFileSync(file, "utf8")) ?? {}) as Record<string, unknown>)
+    : {};
+  fs.writeFileSync(file, yaml.dump({ ...current, config }));
+}
+
+/** Resources in the stack's state, the stack itself and its provider excluded. */
+export async function resourceCount(stack: Stack): Promise<number> {
+  const state = await stack.exportStack();
+  const resources: { type: string }[] = state.deployment.resources ?? [];
+  return resources.filter(({ type }) => type !== "pulumi:pulumi:Stack" && !type.startsWith("pulumi:providers:")).length;
+}
+
+/** Counts what an operation did, e.g. { same: 20 } or { replace: 8, same: 12 }. */
+export function changesOf(summary: { resourceChanges?: Record<string, number> }): Record<string, number> {
+  return Object.fromEntries(Object.entries(summary.resourceChanges ?? {}).filter(([, count]) => count > 0));
+}
+
+export async function timed<T>(label: string, timings: Record<string, number>, work: () => Promise<T>): Promise<T> {
+  const start = Date.now();
+  try {
+    return await work();
+  } finally {
+    timings[label] = (Date.now() - start) / 1000;
+  }
+}
+
+export function printTimings(title: string, timings: Record<string, number>): void {
+  const lines = Object.entries(timings).map(([label, seconds]) => `  ${label.padEnd(32)} ${seconds.toFixed(1)} s`);
+  process.stdout.write(`\n${title}\n${lines.join("\n")}\n`);
+}
+
+export async function httpGet(url: string): Promise<{ status: number; body: string }> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  return { status: response.status, body: await response.text() };
+}

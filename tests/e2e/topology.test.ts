@@ -1,0 +1,223 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { OutputMap, Stack } from "@pulumi/pulumi/automation";
+import type { ContainerOutput } from "../../src/FlaskContainer";
+import {
+  changesOf,
+  docker,
+  E2E_CONFIG,
+  freshStack,
+  httpGet,
+  inspect,
+  labelled,
+  netcheck,
+  printTimings,
+  REPO_ROOT,
+  requirePrerequisites,
+  resourceCount,
+  timed,
+  writeConfig,
+} from "./harness";
+
+/**
+ * The tutorial, run for real: one `up` of the whole topology on the e2e stack,
+ * checked against `docker inspect` and over HTTP, then convergence, a change
+ * to app/, bad config, and `destroy`. The steps share one stack, in order.
+ */
+
+const STACK = "e2e";
+const BRIDGE = ["e2e-bridge-1", "e2e-bridge-2", "e2e-bridge-3"];
+const CUSTOM = ["e2e-custom-1", "e2e-custom-2", "e2e-custom-3"];
+const ALL = [...BRIDGE, ...CUSTOM, "e2e-host", "e2e-none"];
+const PORTS: Record<string, number> = {
+  "e2e-bridge-1": 15001,
+  "e2e-bridge-2": 15002,
+  "e2e-bridge-3": 15003,
+  "e2e-custom-1": 15004,
+  "e2e-custom-2": 15005,
+  "e2e-custom-3": 15006,
+};
+const APP_FILE = path.join(REPO_ROOT, "app", "app.py");
+
+let stack: Stack;
+let outputs: OutputMap;
+let containers: Record<string, ContainerOutput>;
+const timings: Record<string, number> = {};
+
+function ipv4InSubnet(ip: string, cidr: string): boolean {
+  const [base = "", bits = "32"] = cidr.split("/");
+  const toInt = (text: string) => text.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(toInt(ip) / size) === Math.floor(toInt(base) / size);
+}
+
+beforeAll(async () => {
+  requirePrerequisites();
+  stack = await freshStack(STACK, { ...E2E_CONFIG });
+  const result = await timed("up (empty stack)", timings, () => stack.up({ color: "never" }));
+  outputs = result.outputs;
+  containers = outputs.containers?.value;
+});
+
+afterAll(() => printTimings("e2e timings (printed, not asserted)", timings));
+
+describe("one up of the whole topology", () => {
+  it("runs 8 containers with the exact network mode and port bindings", () => {
+    const running = docker("ps", "--filter", `label=flask-bridge.stack=${STACK}`, "--format", "{{.Names}}");
+    expect(running.split("\n").sort()).toEqual([...ALL].sort());
+    for (const name of ALL) {
+      const info = inspect(name);
+      const expectedMode = name in PORTS ? (BRIDGE.includes(name) ? "bridge" : "e2e-bridge-network") : name.slice(4);
+      const bindings = name in PORTS ? { "5000/tcp": [{ HostIp: "127.0.0.1", HostPort: String(PORTS[name]) }] } : {};
+      expect([name, info.State.Status, info.State.Health.Status]).toEqual([name, "running", "healthy"]);
+      expect([name, info.HostConfig.NetworkMode]).toEqual([
+        name,
+        CUSTOM.includes(name) ? expect.stringMatching(/^(default|bridge|e2e-bridge-network)$/) : expectedMode,
+      ]);
+      expect([name, Object.keys(info.NetworkSettings.Networks)]).toEqual([name, [expectedMode]]);
+      expect([name, info.HostConfig.PortBindings ?? {}]).toEqual([name, bindings]);
+    }
+  });
+
+  it("puts the default-bridge containers in 172.17.0.0/16 behind gateway 172.17.0.1, as the tutorial saw", () => {
+    for (const name of BRIDGE) {
+      const net = inspect(name).NetworkSettings.Networks.bridge;
+      expect([name, ipv4InSubnet(net.IPAddress, "172.17.0.0/16"), net.Gateway]).toEqual([name, true, "172.17.0.1"]);
+    }
+  });
+
+  it("puts the custom-bridge containers in the custom network's subnet", () => {
+    const network = JSON.parse(docker("network", "inspect", "e2e-bridge-network"))[0];
+    expect(network.IPAM.Config).toEqual([{ Subnet: "10.213.57.0/24", Gateway: "10.213.57.1" }]);
+    expect(outputs.network?.value).toEqual({
+      name: "e2e-bridge-network",
+      id: network.Id,
+      subnet: "10.213.57.0/24",
+      gateway: "10.213.57.1",
+    });
+    for (const name of CUSTOM) {
+      const ip = inspect(name).NetworkSettings.Networks["e2e-bridge-network"].IPAddress;
+      expect([name, ipv4InSubnet(ip, "10.213.57.0/24")]).toEqual([name, true]);
+    }
+  });
+
+  it("exports every container's ip and gateway exactly as docker inspect reports them", () => {
+    const expected = Object.fromEntries(
+      ALL.map((name) => {
+        const info = inspect(name);
+        const net = info.NetworkSettings.Networks[BRIDGE.includes(name) ? "bridge" : "e2e-bridge-network"];
+        const published = name in PORTS;
+        const hostPort = published ? PORTS[name] : name === "e2e-host" ? 15000 : null;
+        return [
+          name,
+          {
+            network: BRIDGE.includes(name) ? "bridge" : CUSTOM.includes(name) ? "e2e-bridge-network" : name.slice(4),
+            ip: published ? net.IPAddress : null,
+            gateway: published ? net.Gateway : null,
+            hostPort,
+            url: hostPort === null ? null : `http://127.0.0.1:${hostPort}`,
+          },
+        ];
+      }),
+    );
+    expect(containers).toEqual(expected);
+  });
+
+  it("answers Hello, World! on every url over 127.0.0.1, host mode included", async () => {
+    const urls = Object.values(containers).flatMap(({ url }) => (url === null ? [] : [url]));
+    expect(urls).toHaveLength(7);
+    for (const url of urls) {
+      expect([url, await httpGet(url)]).toEqual([url, { status: 200, body: "Hello, World!" }]);
+    }
+    expect(outputs.probes?.value).toEqual({
+      ...Object.fromEntries(ALL.filter((name) => name !== "e2e-none").map((name) => [name, "Hello, World!"])),
+      "e2e-none": "lo",
+    });
+  });
+
+  it("leaves the none container with no network but loopback", () => {
+    expect(containers["e2e-none"]).toEqual({ network: "none", ip: null, gateway: null, hostPort: null, url: null });
+    expect(netcheck("e2e-none", "interfaces")).toEqual({ interfaces: ["lo"] });
+    expect(inspect("e2e-none").NetworkSettings.Networks.none.IPAddress).toBe("");
+  });
+
+  it("keeps the default bridge and the custom bridge apart", () => {
+    const customIp = containers["e2e-custom-1"]?.ip ?? "";
+    const attempt = netcheck("e2e-bridge-1", "http", customIp, "5000");
+    expect(attempt).toEqual({ ok: false, error: expect.stringMatching(/timed out|unreachable|refused/i) });
+    // The same port answers from inside the custom network, so the block is the isolation.
+    expect(netcheck("e2e-custom-2", "http", customIp, "5000")).toMatchObject({ ok: true, body: "Hello, World!" });
+  });
+
+  it("lets custom-bridge containers reach each other by name through Docker's embedded DNS", () => {
+    for (const [from, to] of [
+      ["e2e-custom-1", "e2e-custom-2"],
+      ["e2e-custom-2", "e2e-custom-3"],
+      ["e2e-custom-3", "e2e-custom-1"],
+    ] as const) {
+      expect([from, netcheck(from, "names", to).nameservers]).toEqual([from, ["127.0.0.11"]]);
+      expect([from, netcheck(from, "dns", to)]).toEqual([from, { resolver: true, address: containers[to]?.ip }]);
+      expect([from, netcheck(from, "http", to, "5000")]).toEqual([
+        from,
+        { ok: true, address: containers[to]?.ip, status: 200, body: "Hello, World!" },
+      ]);
+    }
+  });
+
+  it("gives default-bridge containers no way to resolve each other's names", () => {
+    // Only loopback is asked: a real lookup would go to the host's outside resolver.
+    const names = netcheck("e2e-bridge-1", "names", "e2e-bridge-2");
+    expect(names.inHosts).toBe(false);
+    expect(names.nameservers).not.toContain("127.0.0.11");
+    expect(netcheck("e2e-bridge-1", "dns", "e2e-bridge-2")).toEqual({
+      resolver: false,
+      error: expect.stringMatching(/^(timeout|ConnectionRefusedError)$/),
+    });
+  });
+});
+
+describe("convergence", () => {
+  it("previews no changes and a second up changes nothing", async () => {
+    await timed("preview (converged)", timings, () => stack.preview({ expectNoChanges: true, color: "never" }));
+    const second = await timed("up (converged)", timings, () => stack.up({ color: "never" }));
+    expect(changesOf(second.summary)).toEqual({ same: expect.any(Number) });
+  });
+
+  it("rebuilds the image and replaces the containers when app/ changes, then converges back", async () => {
+    const original = fs.readFileSync(APP_FILE, "utf8");
+    const before = inspect("e2e-bridge-1");
+    try {
+      fs.writeFileSync(APP_FILE, `${original}\n# e2e: a change to app/\n`);
+      const changed = await timed("up (app/ changed)", timings, () => stack.up({ color: "never" }));
+      expect(changesOf(changed.summary)).toMatchObject({ replace: expect.any(Number) });
+      expect(changed.outputs.image?.value.digest).not.toBe(outputs.image?.value.digest);
+      for (const name of ALL) {
+        expect([name, inspect(name).Image]).toEqual([name, changed.outputs.image?.value.digest]);
+      }
+      expect(inspect("e2e-bridge-1").Id).not.toBe(before.Id);
+    } finally {
+      fs.writeFileSync(APP_FILE, original);
+    }
+    await timed("up (app/ reverted)", timings, () => stack.up({ color: "never" }));
+    await stack.preview({ expectNoChanges: true, color: "never" });
+    expect(await httpGet("http://127.0.0.1:15001")).toEqual({ status: 200, body: "Hello, World!" });
+  });
+});
+
+describe("destroy and bad config", () => {
+  it("destroy leaves no container, network or image with the stack's label", async () => {
+    await timed("destroy", timings, () => stack.destroy({ color: "never" }));
+    expect(labelled(STACK)).toEqual({ containers: [], networks: [], images: [] });
+    expect(await resourceCount(stack)).toBe(0);
+  });
+
+  it("rejects a clashing host port at preview, leaving 0 resources", async () => {
+    writeConfig(STACK, { ...E2E_CONFIG, "flask-bridge:customPorts": [15001, 15005, 15006] });
+    await expect(stack.preview({ color: "never" })).rejects.toThrow(
+      'Invalid config: host port 15001 is used twice, by e2e-bridge-1 (flask-bridge:bridgePorts[0]) and by e2e-custom-1 (flask-bridge:customPorts[0]); Docker would fail with "port is already allocated". Give each container its own host port.',
+    );
+    await expect(stack.up({ color: "never" })).rejects.toThrow("host port 15001 is used twice");
+    expect(await resourceCount(stack)).toBe(0);
+    expect(labelled(STACK)).toEqual({ containers: [], networks: [], images: [] });
+  });
+});
