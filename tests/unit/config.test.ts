@@ -47,16 +47,18 @@ describe("Pulumi.yaml", () => {
   });
 
   it("keeps the tutorial's values in Pulumi.dev.yaml", () => {
-    const dev = readYaml<{ config: Record<string, unknown> }>("Pulumi.dev.yaml").config;
-    expect(dev).toEqual({
+    // In Pulumi's own form (scalars quoted, with the salt), so `stack init` leaves the file as it is.
+    const dev = readYaml<{ config: Record<string, unknown>; encryptionsalt: string }>("Pulumi.dev.yaml");
+    expect(dev.encryptionsalt).toMatch(/^v1:/);
+    expect(dev.config).toEqual({
       "flask-bridge:imageName": "flask-hello-world",
       "flask-bridge:baseImage": "python:3.11-slim",
       "flask-bridge:bridgePorts": [5001, 5002, 5003],
       "flask-bridge:networkName": "my-bridge-network",
       "flask-bridge:customPorts": [5004, 5005, 5006],
-      "flask-bridge:hostMode": true,
-      "flask-bridge:hostPort": 5000,
-      "flask-bridge:noneMode": true,
+      "flask-bridge:hostMode": "true",
+      "flask-bridge:hostPort": "5000",
+      "flask-bridge:noneMode": "true",
       "flask-bridge:namePrefix": "flask",
       "flask-bridge:bindAddress": "0.0.0.0",
       "flask-bridge:urlHost": "localhost",
