@@ -15,8 +15,10 @@ esac
 export PULUMI_HOME="$FLASK_BRIDGE_HOME/pulumi"
 mkdir -p "$FLASK_BRIDGE_HOME/state"
 export PULUMI_BACKEND_URL="file://$FLASK_BRIDGE_HOME/state"
-# The local stack holds no secrets; a fixed passphrase keeps every run prompt-free.
-export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-flask-bridge-local}"
+# The stacks hold no secrets; a fixed passphrase keeps every run prompt-free and
+# matches the encryptionsalt committed in Pulumi.dev.yaml.
+export PULUMI_CONFIG_PASSPHRASE=flask-bridge-local
+unset PULUMI_CONFIG_PASSPHRASE_FILE
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK="${PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK-false}"
