@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# fb_ensure_base_image IMAGE: make sure app/Dockerfile has a Python base.
+# Sourced, never run; needs lib/common.sh and a running engine
+# (lib/docker-engine.sh).
+#
+# IMAGE is the configured base (app/Dockerfile's ARG BASE_IMAGE, by default
+# python:3.11-slim, the official slim image). When it is in the engine or can
+# be pulled, it is used as is and any stale $FLASK_BRIDGE_HOME/base-image.env
+# is removed.
+#
+# Otherwise (no registry can be reached here) a stand-in is built from
+# Debian's own packages and given a name of its own,
+#   flask-bridge/debian-python:bookworm
+# never an official image's name: debootstrap a minimal bookworm with python3,
+# pip, Flask and gunicorn from the Debian mirror apt already uses, trim it,
+# and `docker import` it. Its name and a one-sentence note go to
+# $FLASK_BRIDGE_HOME/base-image.env, which scripts/env.sh sources, as
+# FLASK_BRIDGE_BASE_IMAGE and FLASK_BRIDGE_BASE_IMAGE_NOTE. An existing
+# stand-in is reused, so a second run takes about a second.
+#
+# FB_DEBIAN_MIRROR overrides the mirror read from /etc/apt.
+
+# shellcheck shell=bash
+fb_ensure_base_image() {
+  local configured="${1:-python:3.11-slim}"
+  local standin="flask-bridge/debian-python:bookworm" suite="bookworm"
+  # Bump when the packages or steps below change: an existing stand-in with
+  # another recipe label is then rebuilt instead of reused.
+  local recipe="2"
+  # python3-gunicorn is only the module; the `gunicorn` command is in the
+  # package of that name. pip cannot add it later: with the module already
+  # there, `pip install gunicorn` is "already satisfied" and writes no script.
+  local packages="python3,python3-pip,python3-flask,python-is-python3,python3-gunicorn,gunicorn"
+  local env_file="$FLASK_BRIDGE_HOME/base-image.env"
+  local start=$SECONDS
+
+  case "$configured" in
+    *[!A-Za-z0-9./:_@-]*) fb_log "ERROR: odd base image name: '$configured'" && return 1 ;;
+  esac
+
+  # --- the configured image, when it can be had ---------------------------
+  local have="" pull_out=""
+  if docker image inspect "$configured" >/dev/null 2>&1; then
+    have="present in the engine"
+  else
+    fb_log "base image $configured not in the engine; trying docker pull"
+    if pull_out="$(timeout 120 docker pull "$configured" 2>&1)"; then
+      have="pulled"
+    fi
+  fi
+  if [ -n "$have" ]; then
+    fb_log "base image: $configured ($have)"
+    if [ -f "$env_file" ]; then
+      fb_log "    removing stale $env_file (it named a stand-in)"
+      rm -f "$env_file"
+    fi
+    unset FLASK_BRIDGE_BASE_IMAGE FLASK_BRIDGE_BASE_IMAGE_NOTE
+    return 0
+  fi
+  # The last part of docker's message ("no such host", ...); the rest names
+  # the registry's host, which is kept out of logs and notes.
+  local why
+  why="$(printf '%s\n' "$pull_out" | grep -v '^[[:space:]]*$' | tail -n 1)"
+  why="${why##*: }"
+
+  {
+    printf '\n'
+    printf '  %s\n' "######################################################################"
+    printf '  %s\n' "#  STAND-IN BASE IMAGE IN USE"
+    printf '  %s\n' "#  The configured base image '$configured' is not in the Docker"
+    printf '  %s\n' "#  engine and could not be pulled:"
+    printf '  %s\n' "#    docker pull: ${why:-failed}"
+    printf '  %s\n' "#  Using '$standin' instead: Debian $suite's own"
+    printf '  %s\n' "#  python3, Flask and gunicorn packages, imported from a debootstrap"
+    printf '  %s\n' "#  root filesystem. It is NOT the official python image."
+    printf '  %s\n' "######################################################################"
+    printf '\n'
+  } >&2
+
+  # --- the stand-in --------------------------------------------------------
+  local old_id="" old_recipe=""
+  if old_id="$(docker image inspect -f '{{.Id}}' "$standin" 2>/dev/null)"; then
+    old_recipe="$(docker image inspect -f '{{index .Config.Labels "flask-bridge.stand-in.recipe"}}' "$standin")"
+  else
+    old_id=""
+  fi
+  if [ -n "$old_id" ] && [ "$old_recipe" = "$recipe" ]; then
+    fb_log "stand-in $standin already in the engine; not rebuilding"
+  else
+    [ -n "$old_id" ] && fb_log "stand-in $standin is from recipe '${old_recipe:-1}', not '$recipe': rebuilding"
+    local build_log="$FB_LOG_DIR/base-image-debootstrap.log" t0 rc d m
+
+    # Leftovers of an interrupted run. debootstrap mounts /proc and /sys in
+    # the target; unmount before deleting, and never cross filesystems.
+    for d in "$FLASK_BRIDGE_HOME"/base-image-build.*; do
+      [ -d "$d" ] || continue
+      for m in $(findmnt -rn -o TARGET | grep -F "$d/" | sort -r); do umount -l "$m" 2>/dev/null; done
+      rm -rf --one-file-system "$d"
+    done
+
+    if ! command -v debootstrap >/dev/null 2>&1; then
+      t0=$SECONDS
+      fb_log "installing debootstrap (apt)"
+      local apt_log="$FB_LOG_DIR/apt-debootstrap.log" out
+      # apt's output goes to the log with the mirror's host masked.
+      local -a apt=(env DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=120)
+      if ! apt-cache policy debootstrap 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+        out="$("${apt[@]}" update 2>&1)"
+        printf '%s\n' "$out" | sed -E 's#([a-z]+://)[^/[:space:]]+#\1<mirror>#g' >>"$apt_log"
+      fi
+      if ! out="$("${apt[@]}" install --no-install-recommends debootstrap 2>&1)"; then
+        out+=$'\n'"$("${apt[@]}" update 2>&1 && "${apt[@]}" install --no-install-recommends debootstrap 2>&1)"
+      fi
+      printf '%s\n' "$out" | sed -E 's#([a-z]+://)[^/[:space:]]+#\1<mirror>#g' >>"$apt_log"
+      command -v debootstrap >/dev/null 2>&1 ||
+        { fb_log "ERROR: could not install debootstrap; see $apt_log"; return 1; }
+      fb_log "    debootstrap installed in $((SECONDS - t0))s"
+    fi
+
+    # The Debian mirror apt already uses: the first enabled `deb` source for
+    # the plain suite (not -updates/-security), one-line or deb822 format.
+    local mirror="${FB_DEBIAN_MIRROR:-}" f
+    if [ -z "$mirror" ]; then
+      for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] || continue
+        case "$f" in
+          *.sources)
+            mirror="$(awk -v suite="$suite" '
+              function flush() {
+                if (!found && types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " suite " ") && enabled != "no" && uri != "") { print uri; found = 1 }
+                types = suites = uri = enabled = ""
+              }
+              /^[[:space:]]*#/ { next }
+              /^[[:space:]]*$/ { flush(); next }
+              tolower($1) == "types:"   { $1 = ""; types = $0 " " }
+              tolower($1) == "suites:"  { $1 = ""; suites = $0 }
+              tolower($1) == "uris:"    { uri = $2 }
+              tolower($1) == "enabled:" { enabled = tolower($2) }
+              END { flush() }' "$f")"
+            ;;
+          *)
+            mirror="$(awk -v suite="$suite" '
+              $1 == "deb" {
+                i = 2
+                if ($i ~ /^\[/) { while ($i !~ /\]$/ && i < NF) i++; i++ }
+                if ($(i + 1) == suite) { print $i; exit }
+              }' "$f")"
+            ;;
+        esac
+        [ -n "$mirror" ] && break
+      done
+    fi
+    [ -n "$mirror" ] || {
+      fb_log "ERROR: no 'deb' source for $suite in /etc/apt/sources.list*; set FB_DEBIAN_MIRROR"
+      return 1
+    }
+
+    local work rootfs
+    work="$(mktemp -d "$FLASK_BRIDGE_HOME/base-image-build.XXXXXX")"
+    rootfs="$work/rootfs"
+    t0=$SECONDS
+    fb_log "==> debootstrap $suite minbase + $packages from apt's mirror; ~2 min (log: $build_log)"
+    : >"$build_log"
+    # The log gets the mirror's host masked.
+    (
+      set -o pipefail
+      debootstrap --verbose --variant=minbase \
+        --include="$packages" \
+        "$suite" "$rootfs" "$mirror" 2>&1 |
+        sed -E 's#([a-z]+://)[^/[:space:]]+#\1<mirror>#g' >>"$build_log"
+    ) &
+    local bpid=$! hpid
+    fb_heartbeat "$bpid" "debootstrap" &
+    hpid=$!
+    wait "$bpid"
+    rc=$?
+    # Stop the heartbeat now rather than after its current 30 s sleep, which
+    # would also hold a pipe on our stderr open. SIGPIPE, because bash prints
+    # "Terminated" for a child killed by SIGTERM but stays quiet for SIGPIPE.
+    pkill -PIPE -P "$hpid" 2>/dev/null
+    wait "$hpid" 2>/dev/null
+    if [ "$rc" -ne 0 ]; then
+      fb_log "ERROR: debootstrap failed (exit $rc) after $((SECONDS - t0))s; last lines of $build_log:"
+      tail -n 20 "$build_log" >&2
+      for m in $(findmnt -rn -o TARGET | grep -F "$rootfs/" | sort -r); do umount -l "$m" 2>/dev/null; done
+      rm -rf --one-file-system "$work"
+      return 1
+    fi
+    fb_log "<== debootstrap done in $((SECONDS - t0))s"
+
+    # PEP 668 marker: removed so pip may install into the image's Python,
+    # as it does in the official image.
+    rm -f "$rootfs"/usr/lib/python3*/EXTERNALLY-MANAGED
+
+    local versions
+    if ! versions="$(chroot "$rootfs" python3 -c 'import platform
+from importlib.metadata import version as v
+print("Python %s, Flask %s, gunicorn %s" % (platform.python_version(), v("flask"), v("gunicorn")))' 2>&1)" ||
+      [ ! -x "$rootfs/usr/bin/gunicorn" ]; then
+      fb_log "ERROR: python3/Flask/gunicorn not usable in the new root filesystem: $versions"
+      rm -rf --one-file-system "$work"
+      return 1
+    fi
+
+    # Trim what nothing at run time reads: package lists and downloaded .debs,
+    # docs (keeping the copyright files), man/info pages, translations, logs,
+    # caches. The .pyc files stay: with PYTHONDONTWRITEBYTECODE=1 they could
+    # not be rewritten, and every start would compile again.
+    t0=$SECONDS
+    local before after
+    before="$(du -sm "$rootfs" | cut -f1)"
+    rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin \
+      "$rootfs"/var/cache/apt/archives/*.deb \
+      "$rootfs"/var/cache/debconf/*-old "$rootfs"/var/cache/ldconfig/aux-cache \
+      "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* \
+      "$rootfs"/usr/share/lintian "$rootfs"/usr/share/linda \
+      "$rootfs"/root/.cache "$rootfs"/tmp/* "$rootfs"/var/tmp/*
+    find "$rootfs/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
+    find "$rootfs/usr/share/doc" -mindepth 1 -type d -empty -delete
+    find "$rootfs/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} +
+    find "$rootfs/var/log" -type f -delete
+    # Keep later `apt-get install`s in images built FROM this one as lean.
+    cat >"$rootfs/etc/dpkg/dpkg.cfg.d/flask-bridge-slim" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+EOF
+    after="$(du -sm "$rootfs" | cut -f1)"
+    fb_log "    trimmed the root filesystem from ${before} MB to ${after} MB in $((SECONDS - t0))s"
+
+    t0=$SECONDS
+    fb_log "==> docker import as $standin"
+    local description="Stand-in for the official python image, built by flask-bridge from Debian $suite packages (python3, python3-pip, python3-flask, gunicorn) with debootstrap; not an official image."
+    if ! tar -C "$rootfs" --numeric-owner -c . | docker import \
+      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      --change 'ENV LANG=C.UTF-8' \
+      --change 'ENV PYTHONDONTWRITEBYTECODE=1' \
+      --change 'ENV PYTHONUNBUFFERED=1' \
+      --change "LABEL org.opencontainers.image.description=\"$description\"" \
+      --change 'LABEL flask-bridge.stand-in=true' \
+      --change "LABEL flask-bridge.stand-in.recipe=$recipe" \
+      --change "LABEL flask-bridge.stand-in.versions=\"$versions\"" \
+      --change 'CMD ["python3"]' \
+      --message "flask-bridge stand-in from Debian $suite packages" \
+      - "$standin" >/dev/null; then
+      fb_log "ERROR: docker import failed"
+      rm -rf --one-file-system "$work"
+      return 1
+    fi
+    rm -rf --one-file-system "$work"
+    fb_log "<== imported in $((SECONDS - t0))s ($(docker image inspect -f '{{.Size}}' "$standin" | awk '{printf "%d MB", $1 / 1000000}'))"
+
+    local out
+    if ! out="$(docker run --rm "$standin" sh -c 'python -c "import flask, gunicorn" && gunicorn --version' 2>&1)"; then
+      fb_log "ERROR: the new stand-in lacks flask or gunicorn: $out"
+      docker image rm "$standin" >/dev/null 2>&1
+      return 1
+    fi
+    # The image it replaces, unless a container still uses it.
+    if [ -n "$old_id" ] && [ "$old_id" != "$(docker image inspect -f '{{.Id}}' "$standin")" ]; then
+      docker image rm "$old_id" >/dev/null 2>&1 || true
+    fi
+  fi
+
+  local versions_label
+  versions_label="$(docker image inspect -f '{{index .Config.Labels "flask-bridge.stand-in.versions"}}' "$standin" 2>/dev/null)"
+  export FLASK_BRIDGE_BASE_IMAGE="$standin"
+  export FLASK_BRIDGE_BASE_IMAGE_NOTE="Configured base image $configured could not be pulled, so the stand-in $standin built from Debian $suite packages${versions_label:+ ($versions_label)} is used instead."
+  {
+    printf '# Written by scripts/lib/base-image.sh on %s: the configured base image\n' "$(date -Is)"
+    printf '# could not be had; removed again once it can.\n'
+    printf 'export FLASK_BRIDGE_BASE_IMAGE=%s\n' "$FLASK_BRIDGE_BASE_IMAGE"
+    printf 'export FLASK_BRIDGE_BASE_IMAGE_NOTE="%s"\n' "$FLASK_BRIDGE_BASE_IMAGE_NOTE"
+  } >"$env_file"
+  fb_log "base image: $standin (stand-in; see $env_file) in $((SECONDS - start))s"
+}
