@@ -54,7 +54,7 @@ fb_ensure_base_image() {
       fb_log "    removing stale $env_file (it named a stand-in)"
       rm -f "$env_file"
     fi
-    unset FLASK_BRIDGE_BASE_IMAGE FLASK_BRIDGE_BASE_IMAGE_NOTE
+    unset FLASK_BRIDGE_BASE_IMAGE FLASK_BRIDGE_BASE_IMAGE_FOR FLASK_BRIDGE_BASE_IMAGE_NOTE
     return 0
   fi
   # The last part of docker's message ("no such host", ...); the rest names
@@ -268,11 +268,14 @@ EOF
   local versions_label
   versions_label="$(docker image inspect -f '{{index .Config.Labels "flask-bridge.stand-in.versions"}}' "$standin" 2>/dev/null)"
   export FLASK_BRIDGE_BASE_IMAGE="$standin"
+  # The program substitutes the stand-in only for this image (src/config.ts).
+  export FLASK_BRIDGE_BASE_IMAGE_FOR="$configured"
   export FLASK_BRIDGE_BASE_IMAGE_NOTE="Configured base image $configured could not be pulled, so the stand-in $standin built from Debian $suite packages${versions_label:+ ($versions_label)} is used instead."
   {
     printf '# Written by scripts/lib/base-image.sh on %s: the configured base image\n' "$(date -Is)"
     printf '# could not be had; removed again once it can.\n'
     printf 'export FLASK_BRIDGE_BASE_IMAGE=%s\n' "$FLASK_BRIDGE_BASE_IMAGE"
+    printf 'export FLASK_BRIDGE_BASE_IMAGE_FOR=%s\n' "$FLASK_BRIDGE_BASE_IMAGE_FOR"
     printf 'export FLASK_BRIDGE_BASE_IMAGE_NOTE="%s"\n' "$FLASK_BRIDGE_BASE_IMAGE_NOTE"
   } >"$env_file"
   fb_log "base image: $standin (stand-in; see $env_file) in $((SECONDS - start))s"
