@@ -1,0 +1,349 @@
+import type { ContainerOutput } from "./FlaskContainer";
+import { cidrContains, parseCidr, parseIpv4 } from "./ipv4";
+import { APP_PORT } from "./plan";
+
+/**
+ * The stack's outputs drawn as a Graphviz DOT graph, in the shape of the
+ * tutorial's network pictures: the host box with the ports that answer on it,
+ * inside it docker0 and the user-defined bridge with their gateways and
+ * containers, the host-mode container in the host box itself, and the none
+ * container alone outside everything. Pure: no I/O, no Graphviz; the same
+ * outputs always give the same text (scripts/diagram.ts renders it to SVG).
+ */
+
+/** The parts of `pulumi stack output --json` the diagram reads (see README, Outputs). */
+export interface StackOutputs {
+  containers: Record<string, ContainerOutput>;
+  network: { name: string; id: string; subnet: string | null; gateway: string | null };
+  image?: {
+    name: string;
+    digest: string;
+    baseImage: string;
+    configuredBaseImage: string;
+    standInNote: string | null;
+  };
+  probes?: Record<string, string>;
+}
+
+/** Docker's default bridge: its device and the subnet Docker gives it unless the daemon says otherwise. */
+export const DEFAULT_BRIDGE = { name: "bridge", device: "docker0", subnet: "172.17.0.0/16" } as const;
+
+/**
+ * Layout measures text with this font's metrics, which Graphviz knows; it is wider than
+ * Helvetica or Arial, so a viewer that falls back to one of those still fits every label.
+ */
+export const FONT = "DejaVu Sans";
+
+const COLORS = {
+  line: "#4d4d4d",
+  host: "#f4f4f4",
+  port: "#ffe3b3",
+  bridge: "#dcebfa",
+  custom: "#dff3dc",
+  other: "#efe6f7",
+  gateway: "#ffffff",
+  container: "#ffffff",
+  none: "#f9f9f9",
+} as const;
+
+interface Container extends ContainerOutput {
+  name: string;
+}
+
+interface NetworkBox {
+  /** Docker's network name. */
+  name: string;
+  /** The Linux bridge device on the host, when it is known. */
+  device: string | null;
+  subnet: string;
+  gateway: string;
+  fill: string;
+  containers: Container[];
+}
+
+/** Builds the DOT text for a stack's outputs. */
+export function topologyDot(outputs: StackOutputs): string {
+  const all = Object.entries(outputs.containers)
+    .map(([name, output]) => ({ ...output, name }))
+    .sort(byPortThenName);
+  const hostMode = all.filter((container) => container.network === "host");
+  const noneMode = all.filter((container) => container.network === "none");
+  const networks = networkBoxes(outputs, all);
+
+  const lines: string[] = [];
+  const add = (depth: number, line: string) => lines.push(`${"  ".repeat(depth)}${line}`);
+
+  add(0, `digraph ${id("flask-bridge")} {`);
+  add(
+    1,
+    `graph [${attrs({ fontname: FONT, fontsize: "12", labelloc: "t", newrank: "true", nodesep: "0.25", ranksep: "0.45", pad: "0.2" })}, label=<${title(outputs)}>];`,
+  );
+  add(
+    1,
+    `node [${attrs({ fontname: FONT, fontsize: "11", shape: "box", style: "rounded,filled", color: COLORS.line, fillcolor: COLORS.container, margin: "0.12,0.06" })}];`,
+  );
+  add(1, `edge [${attrs({ color: COLORS.line, arrowsize: "0.6" })}];`);
+
+  add(1, `subgraph ${id("cluster_host")} {`);
+  add(
+    2,
+    `graph [${attrs({ style: "rounded,filled", color: COLORS.line, fillcolor: COLORS.host })}, label=<${hostLabel(hostMode)}>];`,
+  );
+
+  const ports = [...new Set(all.flatMap((container) => (container.hostPort === null ? [] : [container.hostPort])))];
+  ports.sort((a, b) => a - b);
+  for (const port of ports) {
+    add(
+      2,
+      `${portId(port)} [${attrs({ shape: "box", style: "filled", fillcolor: COLORS.port, fontsize: "10", margin: "0.08,0.03", height: "0.3" })}, label=<${portLabel(port)}>];`,
+    );
+  }
+  if (ports.length > 1) {
+    add(2, `{ rank=same; ${ports.map(portId).join("; ")}; }`);
+  }
+
+  for (const container of hostMode) {
+    add(2, `${containerId(container.name)} [label=<${hostModeLabel(container)}>];`);
+  }
+
+  for (const network of networks) {
+    add(2, `subgraph ${id(`cluster_net_${network.name}`)} {`);
+    add(
+      3,
+      `graph [${attrs({ style: "rounded,filled", color: COLORS.line, fillcolor: network.fill, labelloc: "b" })}, label=<${networkLabel(network)}>];`,
+    );
+    for (const container of network.containers) {
+      add(3, `${containerId(container.name)} [label=<${attachedLabel(container)}>];`);
+    }
+    add(
+      3,
+      `${gatewayId(network.name)} [${attrs({ shape: "box", style: "filled", fillcolor: COLORS.gateway, penwidth: "1.5", width: "2.2" })}, label=<${gatewayLabel(network)}>];`,
+    );
+    for (const container of network.containers) {
+      add(
+        3,
+        `${containerId(container.name)} -> ${gatewayId(network.name)} [${attrs({ dir: "none", penwidth: "1.5" })}];`,
+      );
+    }
+    add(2, "}");
+  }
+  add(1, "}");
+
+  for (const container of noneMode) {
+    add(
+      1,
+      `${containerId(container.name)} [${attrs({ style: "rounded,dashed,filled", fillcolor: COLORS.none })}, label=<${noneLabel(container)}>];`,
+    );
+  }
+
+  // Containers share one row: the host-mode one, the attached ones, the none one.
+  const row = [...hostMode, ...networks.flatMap((network) => network.containers), ...noneMode];
+  if (row.length > 1) {
+    add(1, `{ rank=same; ${row.map((container) => containerId(container.name)).join("; ")}; }`);
+  }
+
+  for (const container of all) {
+    if (container.hostPort !== null && container.network !== "none") {
+      add(1, `${portId(container.hostPort)} -> ${containerId(container.name)};`);
+    }
+  }
+  add(0, "}");
+  return `${lines.join("\n")}\n`;
+}
+
+/** The default bridge first, then the stack's own network, then any other, each with its containers. */
+function networkBoxes(outputs: StackOutputs, all: readonly Container[]): NetworkBox[] {
+  const names = [...new Set(all.map((container) => container.network))].filter(
+    (name) => name !== "host" && name !== "none",
+  );
+  const rank = (name: string) => (name === DEFAULT_BRIDGE.name ? 0 : name === outputs.network.name ? 1 : 2);
+  names.sort((a, b) => rank(a) - rank(b) || compareText(a, b));
+
+  return names.map((name) => {
+    const containers = all.filter((container) => container.network === name);
+    const seenGateways = unique(containers.map((container) => container.gateway));
+    if (name === DEFAULT_BRIDGE.name) {
+      return {
+        name,
+        device: DEFAULT_BRIDGE.device,
+        subnet: defaultBridgeSubnet(containers),
+        gateway: seenGateways.join(", ") || "unknown",
+        fill: COLORS.bridge,
+        containers,
+      };
+    }
+    const own = name === outputs.network.name ? outputs.network : undefined;
+    return {
+      name,
+      // Docker names a user-defined bridge's device br-<first 12 of the network id>.
+      device: own && /^[0-9a-f]{12}/.test(own.id) ? `br-${own.id.slice(0, 12)}` : null,
+      subnet: own?.subnet ?? "not in outputs",
+      gateway: own?.gateway ?? (seenGateways.join(", ") || "unknown"),
+      fill: own ? COLORS.custom : COLORS.other,
+      containers,
+    };
+  });
+}
+
+/** 172.17.0.0/16, unless an address seen on the bridge lies outside it (a daemon with its own bip). */
+function defaultBridgeSubnet(containers: readonly Container[]): string {
+  const subnet = parseCidr(DEFAULT_BRIDGE.subnet);
+  const seen = containers.flatMap((container) => [container.ip, container.gateway]);
+  const inside = seen.every((address) => {
+    const value = address === null ? undefined : parseIpv4(address);
+    return value === undefined || subnet === undefined || cidrContains(subnet, value);
+  });
+  return inside ? DEFAULT_BRIDGE.subnet : "not in outputs";
+}
+
+function title(outputs: StackOutputs): string {
+  const parts = [bold("flask-bridge: Docker networks")];
+  const image = outputs.image;
+  if (image) {
+    const base =
+      image.baseImage === image.configuredBaseImage
+        ? image.baseImage
+        : `${image.baseImage}, standing in for ${image.configuredBaseImage}`;
+    parts.push(small(`image ${image.name} (${base})`));
+  }
+  return `${parts.join("<br/>")}<br/>`;
+}
+
+function hostLabel(hostMode: readonly Container[]): string {
+  const note =
+    hostMode.length > 0
+      ? "ports that answer here; the host-mode container shares its network"
+      : "ports that answer here";
+  return `${bold("host")}<br/>${small(note)}`;
+}
+
+function portLabel(port: number): string {
+  return `:${port}`;
+}
+
+function networkLabel(network: NetworkBox): string {
+  const device = network.device === null ? "" : ` (${network.device})`;
+  return `${bold(`${network.name}${device}`)}<br/>subnet ${html(network.subnet)}`;
+}
+
+function gatewayLabel(network: NetworkBox): string {
+  const device = network.device ?? "bridge device";
+  return `${html(device)}<br/>gateway ${html(network.gateway)}`;
+}
+
+function attachedLabel(container: Container): string {
+  const port = container.hostPort === null ? "not published" : `${container.hostPort}&#8594;${APP_PORT}`;
+  return [bold(container.name), html(container.ip ?? "ip unknown"), port].join("<br/>");
+}
+
+function hostModeLabel(container: Container): string {
+  const port = container.hostPort === null ? "no port" : `:${container.hostPort} on the host`;
+  return [bold(container.name), "host network", port].join("<br/>");
+}
+
+function noneLabel(container: Container): string {
+  return [bold(container.name), "no network", small("loopback only")].join("<br/>");
+}
+
+function portId(port: number): string {
+  return id(`port:${port}`);
+}
+
+function containerId(name: string): string {
+  return id(`container:${name}`);
+}
+
+function gatewayId(network: string): string {
+  return id(`gateway:${network}`);
+}
+
+/** A DOT double-quoted ID: backslashes and quotes escaped, line breaks flattened. */
+export function id(text: string): string {
+  return `"${text
+    .replace(/[\r\n]+/g, " ")
+    .replace(/\\/g, "\\\\")
+    .replace(/"/g, '\\"')}"`;
+}
+
+/** Text for inside an HTML-like label. */
+export function html(text: string): string {
+  return text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;")
+    .replace(/[\r\n]+/g, " ");
+}
+
+function bold(text: string): string {
+  return `<b>${html(text)}</b>`;
+}
+
+function small(text: string): string {
+  return `<font point-size="9">${html(text)}</font>`;
+}
+
+function attrs(values: Record<string, string>): string {
+  return Object.entries(values)
+    .map(([key, value]) => `${key}=${id(value)}`)
+    .join(", ");
+}
+
+function unique(values: readonly (string | null)[]): string[] {
+  return [...new Set(values.filter((value): value is string => value !== null))].sort(compareText);
+}
+
+/** Published containers by port, then the rest by name; code-point order, never the locale's. */
+function byPortThenName(a: Container, b: Container): number {
+  const portA = a.hostPort ?? Number.POSITIVE_INFINITY;
+  const portB = b.hostPort ?? Number.POSITIVE_INFINITY;
+  return portA === portB ? compareText(a.name, b.name) : portA < portB ? -1 : 1;
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Checks that parsed JSON has the shape `topologyDot` reads; says what is missing otherwise. */
+export function parseStackOutputs(value: unknown, source: string): StackOutputs {
+  const fail = (why: string): never => {
+    throw new Error(`${source}: ${why}`);
+  };
+  if (!isRecord(value)) {
+    return fail("expected a JSON object of stack outputs");
+  }
+  const { containers, network } = value;
+  if (!isRecord(containers) || !isRecord(network)) {
+    return fail(
+      Object.keys(value).length === 0
+        ? "the stack has no outputs; deploy it first (npm run up)"
+        : 'expected the outputs "containers" and "network"',
+    );
+  }
+  if (typeof network.name !== "string" || typeof network.id !== "string") {
+    return fail('"network" needs a string name and id');
+  }
+  for (const key of ["subnet", "gateway"]) {
+    if (network[key] !== null && typeof network[key] !== "string") {
+      return fail(`"network.${key}" must be a string or null`);
+    }
+  }
+  for (const [name, container] of Object.entries(containers)) {
+    const ok =
+      isRecord(container) &&
+      typeof container.network === "string" &&
+      (container.ip === null || typeof container.ip === "string") &&
+      (container.gateway === null || typeof container.gateway === "string") &&
+      (container.hostPort === null || Number.isInteger(container.hostPort)) &&
+      (container.url === null || typeof container.url === "string");
+    if (!ok) {
+      return fail(`"containers.${name}" must be {network, ip, gateway, hostPort, url}`);
+    }
+  }
+  return value as unknown as StackOutputs;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
