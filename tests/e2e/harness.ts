@@ -11,6 +11,8 @@ import * as yaml from "js-yaml";
  */
 
 export const REPO_ROOT = path.join(__dirname, "..", "..");
+/** Options for every up and preview: plain output and the mandatory policy pack, as `npm run up` runs it. */
+export const RUN = Object.freeze({ color: "never" as const, policyPacks: [path.join(REPO_ROOT, "policy")] });
 const NETCHECK = fs.readFileSync(path.join(__dirname, "fixtures", "netcheck.py"), "utf8");
 
 /** The e2e stack's config: the tutorial's shape on ports and names of its own. */
@@ -95,9 +97,13 @@ export function removeLeftovers(stackName: string): void {
   if (images.length > 0) docker("image", "rm", "-f", ...images);
 }
 
+/** The project's own CLI, never a download. */
+export function pulumiCommand(): Promise<PulumiCommand> {
+  return PulumiCommand.get({ root: path.dirname(process.env.FB_PULUMI_BIN_DIR ?? "") });
+}
+
 async function workspace(): Promise<LocalWorkspace> {
-  const pulumiCommand = await PulumiCommand.get({ root: path.dirname(process.env.FB_PULUMI_BIN_DIR ?? "") });
-  return LocalWorkspace.create({ workDir: REPO_ROOT, pulumiCommand });
+  return LocalWorkspace.create({ workDir: REPO_ROOT, pulumiCommand: await pulumiCommand() });
 }
 
 /** A fresh stack: the old one (if any) and its leftovers are removed first. */

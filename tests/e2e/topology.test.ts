@@ -13,6 +13,7 @@ import {
   netcheck,
   printTimings,
   REPO_ROOT,
+  RUN,
   requirePrerequisites,
   resourceCount,
   timed,
@@ -54,7 +55,7 @@ function ipv4InSubnet(ip: string, cidr: string): boolean {
 beforeAll(async () => {
   requirePrerequisites();
   stack = await freshStack(STACK, { ...E2E_CONFIG });
-  const result = await timed("up (empty stack)", timings, () => stack.up({ color: "never" }));
+  const result = await timed("up (empty stack)", timings, () => stack.up(RUN));
   outputs = result.outputs;
   containers = outputs.containers?.value;
 });
@@ -77,6 +78,35 @@ describe("one up of the whole topology", () => {
       expect([name, Object.keys(info.NetworkSettings.Networks)]).toEqual([name, [expectedMode]]);
       expect([name, info.HostConfig.PortBindings ?? {}]).toEqual([name, bindings]);
     }
+  });
+
+  it("runs every container hardened: non-root, read-only, no capabilities, no-new-privileges, unprivileged", () => {
+    for (const name of ALL) {
+      const info = inspect(name);
+      expect([
+        name,
+        info.Config.User,
+        info.HostConfig.ReadonlyRootfs,
+        info.HostConfig.Tmpfs,
+        info.HostConfig.CapDrop,
+        info.HostConfig.CapAdd ?? null,
+        info.HostConfig.SecurityOpt,
+        info.HostConfig.Privileged,
+        info.HostConfig.RestartPolicy.Name,
+      ]).toEqual([
+        name,
+        "10001:10001",
+        true,
+        { "/tmp": "rw,noexec,nosuid,size=16m" },
+        ["ALL"],
+        null,
+        ["no-new-privileges:true"],
+        false,
+        "unless-stopped",
+      ]);
+    }
+    // The app really runs as that user, not just the config.
+    expect(docker("exec", "e2e-bridge-1", "id", "-u")).toBe("10001");
   });
 
   it("puts the default-bridge containers in 172.17.0.0/16 behind gateway 172.17.0.1, as the tutorial saw", () => {
@@ -178,8 +208,8 @@ describe("one up of the whole topology", () => {
 
 describe("convergence", () => {
   it("previews no changes and a second up changes nothing", async () => {
-    await timed("preview (converged)", timings, () => stack.preview({ expectNoChanges: true, color: "never" }));
-    const second = await timed("up (converged)", timings, () => stack.up({ color: "never" }));
+    await timed("preview (converged)", timings, () => stack.preview({ ...RUN, expectNoChanges: true }));
+    const second = await timed("up (converged)", timings, () => stack.up(RUN));
     expect(changesOf(second.summary)).toEqual({ same: expect.any(Number) });
   });
 
@@ -188,7 +218,7 @@ describe("convergence", () => {
     const before = inspect("e2e-bridge-1");
     try {
       fs.writeFileSync(APP_FILE, `${original}\n# e2e: a change to app/\n`);
-      const changed = await timed("up (app/ changed)", timings, () => stack.up({ color: "never" }));
+      const changed = await timed("up (app/ changed)", timings, () => stack.up(RUN));
       expect(changesOf(changed.summary)).toMatchObject({ replace: expect.any(Number) });
       expect(changed.outputs.image?.value.digest).not.toBe(outputs.image?.value.digest);
       for (const name of ALL) {
@@ -198,8 +228,8 @@ describe("convergence", () => {
     } finally {
       fs.writeFileSync(APP_FILE, original);
     }
-    await timed("up (app/ reverted)", timings, () => stack.up({ color: "never" }));
-    await stack.preview({ expectNoChanges: true, color: "never" });
+    await timed("up (app/ reverted)", timings, () => stack.up(RUN));
+    await stack.preview({ ...RUN, expectNoChanges: true });
     expect(await httpGet("http://127.0.0.1:15001")).toEqual({ status: 200, body: "Hello, World!" });
   });
 });
@@ -213,10 +243,10 @@ describe("destroy and bad config", () => {
 
   it("rejects a clashing host port at preview, leaving 0 resources", async () => {
     writeConfig(STACK, { ...E2E_CONFIG, "flask-bridge:customPorts": [15001, 15005, 15006] });
-    await expect(stack.preview({ color: "never" })).rejects.toThrow(
+    await expect(stack.preview(RUN)).rejects.toThrow(
       'Invalid config: host port 15001 is used twice, by e2e-bridge-1 (flask-bridge:bridgePorts[0]) and by e2e-custom-1 (flask-bridge:customPorts[0]); Docker would fail with "port is already allocated". Give each container its own host port.',
     );
-    await expect(stack.up({ color: "never" })).rejects.toThrow("host port 15001 is used twice");
+    await expect(stack.up(RUN)).rejects.toThrow("host port 15001 is used twice");
     expect(await resourceCount(stack)).toBe(0);
     expect(labelled(STACK)).toEqual({ containers: [], networks: [], images: [] });
   });

@@ -1,0 +1,236 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import * as net from "node:net";
+import type { Stack } from "@pulumi/pulumi/automation";
+import {
+  changesOf,
+  docker,
+  dockerLines,
+  E2E_CONFIG,
+  freshStack,
+  httpGet,
+  inspect,
+  labelled,
+  printTimings,
+  pulumiCommand,
+  REPO_ROOT,
+  RUN,
+  requirePrerequisites,
+  resourceCount,
+  timed,
+} from "./harness";
+
+/**
+ * Faults against the real engine: each test states the fault, the recovery
+ * command, and what must hold afterwards. Own stack, prefix and ports (16000-16006).
+ */
+
+const STACK = "e2e-faults";
+const CONFIG = {
+  ...E2E_CONFIG,
+  "flask-bridge:imageName": "flask-bridge-e2f",
+  "flask-bridge:namePrefix": "e2f",
+  "flask-bridge:bridgePorts": [16001, 16002, 16003],
+  "flask-bridge:customPorts": [16004, 16005, 16006],
+  "flask-bridge:hostPort": 16000,
+  "flask-bridge:networkName": "e2f-bridge-network",
+  "flask-bridge:networkSubnet": "10.213.58.0/24",
+  "flask-bridge:networkGateway": "10.213.58.1",
+};
+const ALL = [
+  "e2f-bridge-1",
+  "e2f-bridge-2",
+  "e2f-bridge-3",
+  "e2f-custom-1",
+  "e2f-custom-2",
+  "e2f-custom-3",
+  "e2f-host",
+  "e2f-none",
+];
+
+let stack: Stack;
+const timings: Record<string, number> = {};
+
+function ids(): Record<string, string> {
+  return Object.fromEntries(ALL.map((name) => [name, inspect(name).Id as string]));
+}
+
+async function answersWithin(url: string, seconds: number): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start < seconds * 1000) {
+    try {
+      const { status, body } = await httpGet(url);
+      if (status === 200 && body === "Hello, World!") return (Date.now() - start) / 1000;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not answer within ${seconds} s`);
+}
+
+/** The project's pulumi wrapper on this stack, as a user would run it. */
+function runWrapper(...args: string[]): ChildProcess {
+  return spawn("bash", ["scripts/pulumi.sh", ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, FB_STACK: STACK },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+function finished(child: ChildProcess): Promise<{ code: number | null; output: string }> {
+  let output = "";
+  child.stdout?.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, output })));
+}
+
+beforeAll(async () => {
+  requirePrerequisites();
+  stack = await freshStack(STACK, { ...CONFIG });
+  await timed("up (empty stack)", timings, () => stack.up(RUN));
+});
+
+afterAll(() => printTimings("fault recovery timings (printed, not asserted)", timings));
+
+describe("faults and recovery", () => {
+  it("removed container: `up --refresh` recreates exactly that one, same name, network and port", async () => {
+    const before = ids();
+    docker("rm", "-f", "e2f-custom-2");
+    const result = await timed("removed container → up --refresh", timings, () => stack.up({ ...RUN, refresh: true }));
+    expect(changesOf(result.summary)).toMatchObject({ create: 1 });
+    const after = ids();
+    for (const name of ALL.filter((n) => n !== "e2f-custom-2")) {
+      expect([name, after[name]]).toEqual([name, before[name]]);
+    }
+    const info = inspect("e2f-custom-2");
+    expect(after["e2f-custom-2"]).not.toBe(before["e2f-custom-2"]);
+    expect(Object.keys(info.NetworkSettings.Networks)).toEqual(["e2f-bridge-network"]);
+    expect(info.HostConfig.PortBindings).toEqual({ "5000/tcp": [{ HostIp: "127.0.0.1", HostPort: "16005" }] });
+    expect(await httpGet("http://127.0.0.1:16005")).toEqual({ status: 200, body: "Hello, World!" });
+  });
+
+  it("stopped container: `up --refresh` runs it again (mustRun)", async () => {
+    docker("stop", "e2f-bridge-2");
+    expect(inspect("e2f-bridge-2").State.Running).toBe(false);
+    await timed("stopped container → up --refresh", timings, () => stack.up({ ...RUN, refresh: true }));
+    expect(inspect("e2f-bridge-2").State.Running).toBe(true);
+    expect(await httpGet("http://127.0.0.1:16002")).toEqual({ status: 200, body: "Hello, World!" });
+  });
+
+  it("crashed app: the restart policy brings it back with no command at all", async () => {
+    const before = inspect("e2f-bridge-3");
+    process.kill(before.State.Pid, "SIGKILL");
+    const seconds = await answersWithin("http://127.0.0.1:16003", 30);
+    timings["crashed app → answers again"] = seconds;
+    const after = inspect("e2f-bridge-3");
+    expect(after.Id).toBe(before.Id);
+    expect(after.RestartCount).toBe(before.RestartCount + 1);
+  });
+
+  it("host port taken by someone else: up fails naming the port, leaves no container behind, then converges", async () => {
+    docker("rm", "-f", "e2f-bridge-3");
+    const squatter = net.createServer((socket) => socket.end());
+    await new Promise<void>((resolve) => squatter.listen(16003, "127.0.0.1", resolve));
+    try {
+      await expect(stack.up({ ...RUN, refresh: true })).rejects.toThrow(/16003/);
+      const created = docker(
+        "ps",
+        "-a",
+        "--filter",
+        `label=flask-bridge.stack=${STACK}`,
+        "--format",
+        "{{.Names}} {{.State}}",
+      );
+      expect(created.split("\n").filter((line) => !line.endsWith(" running"))).toEqual([]);
+      expect(created).not.toContain("e2f-bridge-3");
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+    await timed("port freed → up --refresh", timings, () => stack.up({ ...RUN, refresh: true }));
+    expect(await httpGet("http://127.0.0.1:16003")).toEqual({ status: 200, body: "Hello, World!" });
+    await stack.preview({ ...RUN, expectNoChanges: true });
+  });
+
+  it("interrupted up (SIGINT, then SIGTERM): `npm run recover` converges with no state surgery", async () => {
+    await stack.destroy({ color: "never" });
+    const up = runWrapper("up", "--yes", "--skip-preview");
+    const done = finished(up);
+    // Interrupt once containers are being created.
+    await new Promise<void>((resolve) => {
+      const watch = (chunk: Buffer) => {
+        if (/docker:index:Container.*creating/.test(chunk.toString())) {
+          up.stdout?.off("data", watch);
+          resolve();
+        }
+      };
+      up.stdout?.on("data", watch);
+    });
+    up.kill("SIGINT");
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    up.kill("SIGTERM");
+    const interrupted = await done;
+    expect(interrupted.code).not.toBe(0);
+
+    const recover = await timed("interrupted up → npm run recover", timings, () =>
+      finished(
+        spawn("npm", ["run", "recover"], {
+          cwd: REPO_ROOT,
+          env: { ...process.env, FB_STACK: STACK },
+          stdio: ["ignore", "pipe", "pipe"],
+        }),
+      ),
+    );
+    expect([recover.code, recover.output]).toEqual([0, expect.stringContaining("recovered")]);
+    await stack.preview({ ...RUN, expectNoChanges: true });
+    expect(labelled(STACK).containers).toEqual([...ALL].sort());
+    for (const name of ALL) {
+      expect([name, inspect(name).State.Status]).toEqual([name, "running"]);
+    }
+  });
+
+  it("destroy after all of the above leaves no container, network or image with the stack's label", async () => {
+    await timed("destroy after faults", timings, () => stack.destroy({ color: "never" }));
+    expect(labelled(STACK)).toEqual({ containers: [], networks: [], images: [] });
+    expect(await resourceCount(stack)).toBe(0);
+  });
+});
+
+describe("the policy pack", () => {
+  it("rejects a violating program with its message, before anything is created", async () => {
+    const ws = await import("@pulumi/pulumi/automation");
+    const dockerProvider = await import("@pulumi/docker");
+    const violating = await ws.LocalWorkspace.createOrSelectStack(
+      {
+        stackName: "e2e-policy",
+        projectName: "flask-bridge-policy-check",
+        // A host-mode container that publishes a port and runs privileged.
+        program: async () => {
+          new dockerProvider.Container("rogue", {
+            name: "e2e-policy-rogue",
+            image: "flask-bridge/debian-python:bookworm",
+            networkMode: "host",
+            ports: [{ internal: 5000, external: 16999 }],
+            privileged: true,
+          });
+        },
+      },
+      { pulumiCommand: await pulumiCommand() },
+    );
+    try {
+      const attempt = violating.preview(RUN);
+      await expect(attempt).rejects.toThrow(/no-ports-on-host-or-none/);
+      await expect(attempt).rejects.toThrow(
+        "container e2e-policy-rogue in host mode declares ports; Docker discards them and the provider would replace the container on every run",
+      );
+      await expect(attempt).rejects.toThrow("container e2e-policy-rogue is privileged");
+      await expect(attempt).rejects.toThrow("container e2e-policy-rogue has no healthcheck");
+      expect(dockerLines("ps", "-a", "--filter", "name=e2e-policy-rogue", "--format", "{{.Names}}")).toEqual([]);
+    } finally {
+      await violating.workspace.removeStack("e2e-policy", { force: true });
+    }
+  });
+});
