@@ -1,0 +1,104 @@
+/**
+ * The bench's chart, drawn with Vega-Lite and rendered to SVG by Vega in Node
+ * (renderer "none": no browser, no canvas).
+ */
+
+export interface BarRow {
+  /** "up", "up until all answer", "preview", "down / destroy" */
+  metric: string;
+  tool: string;
+  median: number;
+  min: number;
+  max: number;
+}
+
+export interface ScaleRow {
+  containers: number;
+  operation: "up" | "destroy";
+  seconds: number;
+}
+
+export async function renderChart(bars: BarRow[], scale: ScaleRow[]): Promise<string> {
+  // Both packages are ES modules; import() loads them from this CommonJS file.
+  const vegaLite = await import("vega-lite");
+  const vega = await import("vega");
+  const tools = [...new Set(bars.map((row) => row.tool))];
+  const metrics = [...new Set(bars.map((row) => row.metric))];
+  const panels: object[] = [
+    {
+      title: "Same engine, alternating rounds: median (bar) and min-max (rule), seconds",
+      data: { values: bars },
+      facet: { column: { field: "metric", type: "nominal", sort: metrics, title: null } },
+      spec: {
+        width: 150,
+        height: 220,
+        layer: [
+          {
+            mark: "bar",
+            encoding: {
+              x: { field: "tool", type: "nominal", scale: { domain: tools }, axis: { title: null, labelAngle: -30 } },
+              y: { field: "median", type: "quantitative", title: "seconds" },
+              color: { field: "tool", type: "nominal", scale: { domain: tools }, legend: null },
+            },
+          },
+          {
+            mark: { type: "rule", strokeWidth: 2 },
+            encoding: {
+              x: { field: "tool", type: "nominal", scale: { domain: tools } },
+              y: { field: "min", type: "quantitative" },
+              y2: { field: "max" },
+            },
+          },
+          {
+            mark: { type: "text", dy: -8, fontSize: 10 },
+            encoding: {
+              x: { field: "tool", type: "nominal", scale: { domain: tools } },
+              y: { field: "max", type: "quantitative" },
+              text: { field: "median", type: "quantitative", format: ".1f" },
+            },
+          },
+        ],
+      },
+      resolve: { scale: { y: "independent" } },
+    },
+  ];
+  if (scale.length > 0) {
+    panels.push({
+      title: "This project: up and destroy by container count (points: runs; line: median)",
+      width: 520,
+      height: 240,
+      data: { values: scale },
+      layer: [
+        {
+          mark: { type: "point", filled: true, opacity: 0.6 },
+          encoding: {
+            x: { field: "containers", type: "quantitative", title: "containers" },
+            y: { field: "seconds", type: "quantitative", title: "seconds" },
+            color: { field: "operation", type: "nominal" },
+          },
+        },
+        {
+          mark: { type: "line", point: false },
+          encoding: {
+            x: { field: "containers", type: "quantitative" },
+            y: { aggregate: "median", field: "seconds", type: "quantitative" },
+            color: { field: "operation", type: "nominal" },
+          },
+        },
+      ],
+    });
+  }
+  const spec = {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    background: "white",
+    vconcat: panels,
+    // Tools and operations are different categories: one color scale each.
+    resolve: { scale: { color: "independent" } },
+  };
+  // biome-ignore lint/suspicious/noExplicitAny: the spec is checked by Vega-Lite at compile time.
+  const compiled = vegaLite.compile(spec as any).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}

@@ -1,0 +1,325 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import { performance } from "node:perf_hooks";
+import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
+import { freshStack, labelled, REPO_ROOT, RUN, removeLeftovers, writeConfig } from "../../tests/e2e/harness";
+import { log, median } from "./util";
+
+/** The bench stack: the tutorial's shape on names and ports of its own. */
+export const STACK = "bench";
+export const PORT_BASE = 27000;
+
+export function benchConfig(containers: number): Record<string, unknown> {
+  // One host and one none container; the rest split between the two bridges.
+  const published = containers - 2;
+  if (published < 0) throw new Error(`a scale of ${containers} is below the tutorial's host + none`);
+  const bridge = Math.floor(published / 2);
+  const custom = published - bridge;
+  const ports = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+  return {
+    "flask-bridge:imageName": "flask-bridge-bench",
+    "flask-bridge:namePrefix": "bench",
+    "flask-bridge:networkName": "bench-bridge-network",
+    "flask-bridge:bindAddress": "127.0.0.1",
+    "flask-bridge:urlHost": "127.0.0.1",
+    "flask-bridge:bridgePorts": ports(PORT_BASE + 1, bridge),
+    "flask-bridge:customPorts": ports(PORT_BASE + 1 + bridge, custom),
+    "flask-bridge:hostMode": true,
+    "flask-bridge:hostPort": PORT_BASE,
+    "flask-bridge:noneMode": true,
+    // Like the tutorial's `docker rm -f` and `docker-compose down`, destroy
+    // leaves the image, so every "up" starts with the image cached.
+    "flask-bridge:keepImageOnDestroy": true,
+  };
+}
+
+/** The seven reachable apps at the tutorial's scale. */
+export function benchUrls(): string[] {
+  return Array.from({ length: 7 }, (_, i) => `http://127.0.0.1:${PORT_BASE + i}/`);
+}
+
+/** What one engine event did, with the wall-clock time it arrived (ms since the epoch). */
+interface Timed {
+  at: number;
+  event: EngineEvent;
+}
+
+/** Where an up's time went, in seconds from the moment the Automation API call was made. */
+export interface UpBreakdown {
+  /** CLI start, backend, language host and node start until the Stack resource is registered. */
+  toStackRegistered: number;
+  /** TypeScript compile and program evaluation: Stack registered until the first resource of ours. */
+  programLoad: number;
+  /** The docker provider plugin: its first registration until it is configured. */
+  dockerProvider: number;
+  image: number;
+  network: number;
+  /** First container registered until the last one is done. */
+  containersSpan: number;
+  /** One container resource, median: create, start, wait for healthy, read. */
+  containerEach: number;
+  /** Per container (median): docker `create` until `start` event. */
+  createToStart: number;
+  /** Per container (median): `start` until Docker reports it healthy. */
+  startToHealthy: number;
+  /** Per container (median): healthy until the provider reports the resource done. */
+  healthyToResourceDone: number;
+  /** One probe command, median (runs after its container). */
+  probeEach: number;
+  /** Container done until its probe done, median. */
+  containerDoneToProbeDone: number;
+  /** Last resource done until the call returned (outputs, state write, CLI exit). */
+  tail: number;
+  total: number;
+}
+
+function typeOf(event: EngineEvent): string | undefined {
+  return (event.resourcePreEvent ?? event.resOutputsEvent)?.metadata.type;
+}
+
+function urnOf(event: EngineEvent): string | undefined {
+  return (event.resourcePreEvent ?? event.resOutputsEvent)?.metadata.urn;
+}
+
+/** Docker events of the bench stack's containers, streamed while an operation runs. */
+export class DockerEventLog {
+  private readonly child: ChildProcess;
+  private buffer = "";
+  private stopped = false;
+  readonly events: { status: string; name: string; at: number }[] = [];
+
+  constructor(labelFilter: string) {
+    this.child = spawn(
+      "docker",
+      [
+        "events",
+        "--filter",
+        `label=${labelFilter}`,
+        "--filter",
+        "type=container",
+        "--filter",
+        "event=create",
+        "--filter",
+        "event=start",
+        "--filter",
+        "event=health_status",
+        "--filter",
+        "event=destroy",
+        "--format",
+        "{{json .}}",
+      ],
+      { stdio: ["ignore", "pipe", "ignore"] },
+    );
+    this.child.stdout?.on("data", (chunk) => {
+      this.buffer += chunk;
+      let newline = this.buffer.indexOf("\n");
+      while (newline >= 0) {
+        const line = this.buffer.slice(0, newline);
+        this.buffer = this.buffer.slice(newline + 1);
+        try {
+          const event = JSON.parse(line);
+          this.events.push({
+            status: String(event.status ?? event.Action),
+            name: String(event.Actor?.Attributes?.name ?? ""),
+            at: Number(BigInt(event.timeNano) / 1_000_000n),
+          });
+        } catch {
+          // not an event line
+        }
+        newline = this.buffer.indexOf("\n");
+      }
+    });
+  }
+
+  /** Lets a last event arrive, then stops the stream. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    this.child.kill("SIGTERM");
+  }
+
+  first(status: string, name: string): number | undefined {
+    return this.events.find((event) => event.status.startsWith(status) && event.name === name)?.at;
+  }
+}
+
+export function analyzeUp(start: number, end: number, timeline: Timed[], docker: DockerEventLog): UpBreakdown {
+  const pre = new Map<string, number>();
+  const done = new Map<string, number>();
+  const types = new Map<string, string>();
+  const names = new Map<string, string>();
+  for (const { at, event } of timeline) {
+    const urn = urnOf(event);
+    const type = typeOf(event);
+    if (!urn || !type) continue;
+    types.set(urn, type);
+    if (event.resourcePreEvent && !pre.has(urn)) pre.set(urn, at);
+    if (event.resOutputsEvent) {
+      done.set(urn, at);
+      const name = event.resOutputsEvent.metadata.new?.outputs?.name;
+      if (typeof name === "string") names.set(urn, name);
+    }
+  }
+  const urnsOf = (predicate: (type: string, urn: string) => boolean) =>
+    [...types.entries()].filter(([urn, type]) => predicate(type, urn)).map(([urn]) => urn);
+  const span = (urns: string[]) => {
+    const starts = urns.map((urn) => pre.get(urn)).filter((v): v is number => v !== undefined);
+    const ends = urns.map((urn) => done.get(urn)).filter((v): v is number => v !== undefined);
+    return starts.length && ends.length ? (Math.max(...ends) - Math.min(...starts)) / 1000 : Number.NaN;
+  };
+  const each = (urns: string[]) =>
+    median(
+      urns.map((urn) => ((done.get(urn) ?? Number.NaN) - (pre.get(urn) ?? Number.NaN)) / 1000).filter(Number.isFinite),
+    );
+
+  const stackUrn = urnsOf((type) => type === "pulumi:pulumi:Stack")[0];
+  const ours = urnsOf((type) => type.startsWith("flask-bridge:"));
+  const firstOurs = Math.min(...ours.map((urn) => pre.get(urn) ?? Number.POSITIVE_INFINITY));
+  const stackAt = stackUrn ? (pre.get(stackUrn) ?? Number.NaN) : Number.NaN;
+  const containers = urnsOf((type) => type === "docker:index/container:Container");
+  const probes = urnsOf((type, urn) => type === "command:local:Command" && urn.endsWith("-probe"));
+  const probeFor = (containerUrn: string) => {
+    // "...FlaskContainer::bridge-1$docker:index/container:Container::bridge-1-container" -> "bridge-1-probe"
+    const key = containerUrn
+      .split("::")
+      .pop()
+      ?.replace(/-container$/, "");
+    return probes.find((urn) => urn.endsWith(`::${key}-probe`));
+  };
+
+  const perContainer = containers.map((urn) => {
+    const name = names.get(urn) ?? "";
+    const created = docker.first("create", name);
+    const started = docker.first("start", name);
+    const healthy = docker.first("health_status: healthy", name);
+    const resourceDone = done.get(urn);
+    const probe = probeFor(urn);
+    const probeDone = probe ? done.get(probe) : undefined;
+    const diff = (a?: number, b?: number) => (a !== undefined && b !== undefined ? (b - a) / 1000 : Number.NaN);
+    return {
+      createToStart: diff(created, started),
+      startToHealthy: diff(started, healthy),
+      healthyToResourceDone: diff(healthy, resourceDone),
+      containerDoneToProbeDone: diff(resourceDone, probeDone),
+    };
+  });
+  const medianOf = (key: keyof (typeof perContainer)[number]) =>
+    median(perContainer.map((row) => row[key]).filter(Number.isFinite));
+
+  const allDone = [...done.entries()].filter(([urn]) => urn !== stackUrn).map(([, at]) => at);
+  return {
+    toStackRegistered: (stackAt - start) / 1000,
+    programLoad: (firstOurs - stackAt) / 1000,
+    dockerProvider: span(urnsOf((type) => type === "pulumi:providers:docker")),
+    image: span(urnsOf((type) => type === "docker:index/image:Image")),
+    network: span(urnsOf((type) => type === "docker:index/network:Network")),
+    containersSpan: span(containers),
+    containerEach: each(containers),
+    createToStart: medianOf("createToStart"),
+    startToHealthy: medianOf("startToHealthy"),
+    healthyToResourceDone: medianOf("healthyToResourceDone"),
+    probeEach: each(probes),
+    containerDoneToProbeDone: medianOf("containerDoneToProbeDone"),
+    tail: (end - Math.max(...allDone)) / 1000,
+    total: (end - start) / 1000,
+  };
+}
+
+/** The bench stack, driven through the Automation API like the e2e suite. */
+export class BenchProject {
+  private constructor(
+    readonly stack: Stack,
+    private readonly logFile: string,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  static async create(logFile: string, signal: AbortSignal): Promise<BenchProject> {
+    const stack = await freshStack(STACK, benchConfig(8));
+    return new BenchProject(stack, logFile, signal);
+  }
+
+  configure(containers: number): void {
+    writeConfig(STACK, benchConfig(containers));
+  }
+
+  private output = (text: string) => fs.appendFileSync(this.logFile, text);
+
+  async up(options: { parallel?: number } = {}): Promise<{ seconds: number; breakdown: UpBreakdown }> {
+    fs.appendFileSync(this.logFile, `\n=== up ${new Date().toISOString()}\n`);
+    const docker = new DockerEventLog(`flask-bridge.stack=${STACK}`);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the event stream is listening
+    const timeline: Timed[] = [];
+    const start = Date.now();
+    const t0 = performance.now();
+    try {
+      // RUN: as `npm run up` runs it, with the mandatory policy pack.
+      const result = await this.stack.up({
+        ...RUN,
+        onOutput: this.output,
+        onEvent: (event) => timeline.push({ at: Date.now(), event }),
+        signal: this.signal,
+        ...(options.parallel ? { parallel: options.parallel } : {}),
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      const end = Date.now();
+      if (result.summary.result !== "succeeded") throw new Error(`pulumi up: ${result.summary.result}`);
+      await docker.stop();
+      return { seconds, breakdown: analyzeUp(start, end, timeline, docker) };
+    } finally {
+      await docker.stop();
+    }
+  }
+
+  /** As `npm run preview` runs it (with the policy pack), unless withPolicy is false. */
+  async preview(withPolicy = true): Promise<{ seconds: number; changes: Record<string, number> }> {
+    fs.appendFileSync(this.logFile, `\n=== preview ${new Date().toISOString()}\n`);
+    const t0 = performance.now();
+    const result = await this.stack.preview({
+      ...(withPolicy ? RUN : { color: "never" as const }),
+      onOutput: this.output,
+      signal: this.signal,
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const changes = Object.fromEntries(Object.entries(result.changeSummary).filter(([, count]) => (count ?? 0) > 0));
+    return { seconds, changes: changes as Record<string, number> };
+  }
+
+  async destroy(options: { parallel?: number } = {}): Promise<number> {
+    fs.appendFileSync(this.logFile, `\n=== destroy ${new Date().toISOString()}\n`);
+    const t0 = performance.now();
+    const result = await this.stack.destroy({
+      color: "never",
+      onOutput: this.output,
+      signal: this.signal,
+      ...(options.parallel ? { parallel: options.parallel } : {}),
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    if (result.summary.result !== "succeeded") throw new Error(`pulumi destroy: ${result.summary.result}`);
+    const left = labelled(STACK).containers;
+    if (left.length > 0) throw new Error(`destroy left containers behind: ${left.join(", ")}`);
+    return seconds;
+  }
+
+  runningContainers(): string[] {
+    return labelled(STACK).containers;
+  }
+}
+
+/** Removes the bench stack and all it made (the image too), even after a crash. */
+export async function removeBenchStack(project: BenchProject | undefined): Promise<void> {
+  if (project) {
+    try {
+      await project.stack.destroy({ color: "never" });
+    } catch (error) {
+      log(`cleanup: pulumi destroy failed (${String(error).split("\n")[0]}); removing by label`);
+    }
+    try {
+      await project.stack.workspace.removeStack(STACK, { force: true });
+    } catch (error) {
+      log(`cleanup: could not remove stack ${STACK}: ${String(error).split("\n")[0]}`);
+    }
+  }
+  removeLeftovers(STACK);
+  fs.rmSync(`${REPO_ROOT}/Pulumi.${STACK}.yaml`, { force: true });
+}

@@ -1,0 +1,429 @@
+import type { UpBreakdown } from "./project";
+import { linearFit, mb, median, medianRange, ratio, type Summary, seconds, summarize } from "./util";
+import type { WrkResult } from "./wrk";
+
+export type ToolName = "tutorial" | "compose" | "project";
+
+export interface ImageFacts {
+  ref: string;
+  bytes: number;
+  baseBytes: number;
+  appBytes: number;
+  appLayers: { bytes: number; createdBy: string }[];
+}
+
+export interface Results {
+  meta: {
+    date: string;
+    rounds: number;
+    scales: number[];
+    scaleRounds: number;
+    cpus: number;
+    cpuModel: string;
+    memoryGB: number;
+    kernel: string;
+    node: string;
+    engine: string;
+    compose: string;
+    wrk: string;
+    pulumi: string;
+    pulumiDefaultParallel: number | null;
+    baseImage: string;
+    baseImageNote: string | null;
+    goBuildRunningAtStart: boolean;
+    goBuildRunningAtEnd: boolean;
+    loadAverageAtStart: number[];
+  };
+  samples: {
+    tutorial: { up: number[]; ready: number[]; down: number[] };
+    compose: { up: number[]; ready: number[]; down: number[] };
+    project: { up: number[]; ready: number[]; preview: number[]; down: number[] };
+  };
+  /** What each preview on the converged stack reported, e.g. { same: 28 }. */
+  previewChanges: Record<string, number>[];
+  breakdowns: UpBreakdown[];
+  images: { tutorial: ImageFacts; project: ImageFacts } | null;
+  wrk: {
+    options: { threads: number; connections: number; durationSeconds: number };
+    runs: { tool: ToolName; round: number; result: WrkResult }[];
+  };
+  idleCpuPercent: { tutorial: number[]; project: number[] };
+  scaling: { containers: number; round: number; up: number; destroy: number; breakdown: UpBreakdown }[];
+  /** The largest scale again with a wider --parallel. */
+  scalingParallel: {
+    containers: number;
+    parallel: number;
+    round: number;
+    up: number;
+    destroy: number;
+    breakdown: UpBreakdown;
+  }[];
+  experiments: {
+    healthInterval?: { interval: string; toAnswer: number; toHealthy: number }[];
+    /** Preview on the converged stack: as run (policy pack, type-checked), without the pack, transpile-only. */
+    previewVariants?: { asRun: Summary; noPolicy: Summary; transpileOnly: Summary };
+    composeDefaultDown?: number;
+  };
+}
+
+const BREAKDOWN_ROWS: [keyof UpBreakdown, string][] = [
+  ["toStackRegistered", "CLI, backend, policy pack and language host start, until the Stack resource is registered"],
+  ["programLoad", "TypeScript compile (ts-node, type-checked) and program run, until our first resource"],
+  ["dockerProvider", "docker provider plugin start and configure"],
+  ["image", "image (cached build through BuildKit)"],
+  ["network", "user-defined network"],
+  ["containersSpan", "containers: first registered to last done (in parallel)"],
+  ["containerEach", "  one container resource (median)"],
+  ["createToStart", "    of which docker create → start (median)"],
+  ["startToHealthy", "    of which start → healthy (first passing healthcheck, interval 2 s)"],
+  ["healthyToResourceDone", "    of which healthy → provider reports done (its wait poll)"],
+  ["probeEach", "  one probe command (median)"],
+  ["containerDoneToProbeDone", "  container done → its probe done (median)"],
+  ["tail", "last resource done → call returns (outputs, state, CLI exit)"],
+  ["total", "total"],
+];
+
+function table(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+export function renderMarkdown(results: Results): string {
+  const { meta, samples } = results;
+  const s = {
+    tutorial: {
+      up: summarize(samples.tutorial.up),
+      ready: summarize(samples.tutorial.ready),
+      down: summarize(samples.tutorial.down),
+    },
+    compose: {
+      up: summarize(samples.compose.up),
+      ready: summarize(samples.compose.ready),
+      down: summarize(samples.compose.down),
+    },
+    project: {
+      up: summarize(samples.project.up),
+      ready: summarize(samples.project.ready),
+      preview: summarize(samples.project.preview),
+      down: summarize(samples.project.down),
+    },
+  };
+  const out: string[] = [];
+  out.push("# Benchmark: the tutorial's commands vs Compose vs this project");
+  out.push("");
+  out.push(
+    `${meta.date} · ${meta.cpus} × ${meta.cpuModel}, ${meta.memoryGB} GB · Docker Engine ${meta.engine} · docker-compose ${meta.compose} · ${meta.pulumi ? `Pulumi ${meta.pulumi}` : ""} · ${meta.wrk} · Node ${meta.node}`,
+  );
+  out.push("");
+  out.push(
+    `Base image for both images: \`${meta.baseImage}\`${meta.baseImageNote ? ` (${meta.baseImageNote})` : ""}. ` +
+      `${meta.rounds} timed rounds per tool after one untimed warm-up, tools alternating (tutorial, Compose, project, tutorial, ...), one engine, one run. ` +
+      `A \`go build\` was running: ${meta.goBuildRunningAtStart ? "YES at start" : "no"} at start, ${meta.goBuildRunningAtEnd ? "YES" : "no"} at the end.`,
+  );
+  out.push("");
+  out.push("## Up, preview, down");
+  out.push("");
+  out.push("Seconds, median (min–max). Ratio: this project's median over the other's.");
+  out.push("");
+  out.push(
+    table(
+      [
+        "operation",
+        "tutorial (`docker` CLI)",
+        "Compose",
+        "this project (Pulumi)",
+        "project ÷ tutorial",
+        "project ÷ Compose",
+      ],
+      [
+        [
+          "up from empty, image cached (command returns)",
+          medianRange(s.tutorial.up),
+          medianRange(s.compose.up),
+          medianRange(s.project.up),
+          ratio(s.project.up, s.tutorial.up),
+          ratio(s.project.up, s.compose.up),
+        ],
+        [
+          "up until all 7 reachable apps answer HTTP 200",
+          medianRange(s.tutorial.ready),
+          medianRange(s.compose.ready),
+          medianRange(s.project.ready),
+          ratio(s.project.ready, s.tutorial.ready),
+          ratio(s.project.ready, s.compose.ready),
+        ],
+        ["preview on the converged stack", "–", "–", medianRange(s.project.preview), "–", "–"],
+        [
+          "down / destroy",
+          medianRange(s.tutorial.down),
+          medianRange(s.compose.down),
+          medianRange(s.project.down),
+          ratio(s.project.down, s.tutorial.down),
+          ratio(s.project.down, s.compose.down),
+        ],
+      ],
+    ),
+  );
+  out.push("");
+  const changes = [...new Set(results.previewChanges.map((c) => JSON.stringify(c)))].join(", ");
+  out.push(
+    "- **tutorial**: `bench/tutorial.sh up` = `docker build` (cache hit) + 8 sequential `docker run -d` + `docker network create`; " +
+      "down = one `docker rm -f` of all 8 + `docker network rm`. Its `up` returns when the containers are started, before the apps listen.",
+  );
+  out.push(
+    "- **Compose**: `docker-compose up -d` / `down --timeout 0` on `bench/compose.yaml` (same image; `--timeout 0` kills at once like `docker rm -f`: " +
+      "`python app.py` as PID 1 ignores SIGTERM).",
+  );
+  out.push(
+    "- **this project**: Automation API `up` / `preview` / `destroy` on stack `bench` (8 containers, 127.0.0.1, `keepImageOnDestroy: true` so the image stays cached as for the others), " +
+      "`up` and `preview` with the mandatory policy pack, as `npm run up` runs them. " +
+      `Its \`up\` returns only when every container is healthy and probed from the host. Preview reported: ${changes || "–"}.`,
+  );
+  out.push("");
+
+  if (results.breakdowns.length > 0) {
+    out.push("## Where this project's `up` spends its time");
+    out.push("");
+    out.push(
+      `Median over ${results.breakdowns.length} rounds, seconds from the Automation API call; engine events arrive over gRPC, container events from \`docker events\`.`,
+    );
+    out.push("");
+    out.push(
+      table(
+        ["phase", "seconds"],
+        BREAKDOWN_ROWS.map(([key, label]) => [label, seconds(median(results.breakdowns.map((b) => b[key])))]),
+      ),
+    );
+    out.push("");
+  }
+
+  if (results.images) {
+    out.push("## Image size");
+    out.push("");
+    const { tutorial, project } = results.images;
+    out.push(
+      table(
+        ["image", "total", "base", "app layers (above the base)"],
+        [
+          [
+            "tutorial's Dockerfile (`bench/tutorial-app`)",
+            mb(tutorial.bytes),
+            mb(tutorial.baseBytes),
+            mb(tutorial.appBytes),
+          ],
+          ["this project (`app/Dockerfile`)", mb(project.bytes), mb(project.baseBytes), mb(project.appBytes)],
+        ],
+      ),
+    );
+    out.push("");
+    for (const [name, facts] of [
+      ["tutorial", tutorial],
+      ["this project", project],
+    ] as const) {
+      out.push(`Layers above the base, ${name} (\`docker history\`, newest first):`);
+      out.push("");
+      out.push(
+        table(
+          ["bytes", "created by"],
+          facts.appLayers.map((layer) => [String(layer.bytes), `\`${layer.createdBy.replace(/\|/g, "\\|")}\``]),
+        ),
+      );
+      out.push("");
+    }
+  }
+
+  if (results.wrk.runs.length > 0) {
+    const { threads, connections, durationSeconds } = results.wrk.options;
+    out.push("## Throughput and latency of one app");
+    out.push("");
+    out.push(
+      `\`wrk -t${threads} -c${connections} -d${durationSeconds}s --latency\` on loopback against the first app on the default bridge (published on 127.0.0.1), ` +
+        "runs alternating; only that tool's topology is up during its run. Median (min–max) over runs.",
+    );
+    out.push("");
+    const rows: string[][] = [];
+    for (const [tool, server] of [
+      ["tutorial", "tutorial: Flask dev server (`python app.py`)"],
+      ["project", "this project: gunicorn, 2 sync workers"],
+    ] as const) {
+      const runs = results.wrk.runs.filter((entry) => entry.tool === tool).map((entry) => entry.result);
+      if (runs.length === 0) continue;
+      const pick = (f: (r: WrkResult) => number, digits = 2) => medianRange(summarize(runs.map(f)), digits);
+      const errors = runs.map((r) => r.errors);
+      rows.push([
+        server,
+        pick((r) => r.requestsPerSecond, 0),
+        pick((r) => r.latencyMs.p50),
+        pick((r) => r.latencyMs.p99),
+        pick((r) => r.latencyMs.max),
+        errors
+          .map((e) =>
+            e.total === 0
+              ? "0"
+              : `**${e.total}** (connect ${e.connect}, read ${e.read}, write ${e.write}, timeout ${e.timeout}, non-2xx ${e.non2xx})`,
+          )
+          .join(", "),
+        medianRange(summarize(results.idleCpuPercent[tool]), 1),
+      ]);
+    }
+    out.push(
+      table(
+        [
+          "server",
+          "requests/s",
+          "p50 ms",
+          "p99 ms",
+          "max ms",
+          "errors per run",
+          "idle CPU % with its topology up (5 s)",
+        ],
+        rows,
+      ),
+    );
+    out.push("");
+  }
+
+  if (results.scaling.length > 0) {
+    out.push("## Scaling: this project's up and destroy by container count");
+    out.push("");
+    out.push(
+      "Half of the published containers on the default bridge, half on the user-defined network, plus host and none (64 = 31 + 31 + 1 + 1). Seconds, median (min–max).",
+    );
+    out.push("");
+    const counts = [...new Set(results.scaling.map((row) => row.containers))].sort((a, b) => a - b);
+    const rows = counts.map((n) => {
+      const at = results.scaling.filter((row) => row.containers === n);
+      const up = summarize(at.map((row) => row.up));
+      const destroy = summarize(at.map((row) => row.destroy));
+      const containersSpan = median(at.map((row) => row.breakdown.containersSpan));
+      return [
+        String(n),
+        medianRange(up),
+        medianRange(destroy),
+        seconds(up.median / n, 3),
+        seconds(containersSpan),
+        seconds(median(at.map((row) => row.breakdown.containerEach))),
+      ];
+    });
+    out.push(
+      table(
+        ["containers", "up", "destroy", "up per container", "up: containers span", "up: one container (median)"],
+        rows,
+      ),
+    );
+    out.push("");
+    if (counts.length >= 2) {
+      const xs = results.scaling.map((row) => row.containers);
+      const upFit = linearFit(
+        xs,
+        results.scaling.map((row) => row.up),
+      );
+      const downFit = linearFit(
+        xs,
+        results.scaling.map((row) => row.destroy),
+      );
+      const first = counts[0] as number;
+      const last = counts[counts.length - 1] as number;
+      const at = (n: number, key: "up" | "destroy") =>
+        summarize(results.scaling.filter((row) => row.containers === n).map((row) => row[key]));
+      out.push(
+        `Least-squares fit over all runs: **up ≈ ${upFit.intercept.toFixed(1)} s + ${upFit.slope.toFixed(3)} s × containers** (R² ${upFit.r2.toFixed(3)}), ` +
+          `**destroy ≈ ${downFit.intercept.toFixed(1)} s + ${downFit.slope.toFixed(3)} s × containers** (R² ${downFit.r2.toFixed(3)}). ` +
+          `From ${first} to ${last} containers (${(last / first).toFixed(0)}× as many) up takes ${ratio(at(last, "up"), at(first, "up"))} as long and destroy ${ratio(at(last, "destroy"), at(first, "destroy"))}.`,
+      );
+      out.push("");
+    }
+  }
+
+  const { healthInterval, previewVariants, composeDefaultDown } = results.experiments;
+  const wide = results.scalingParallel;
+  if (healthInterval || previewVariants || composeDefaultDown !== undefined || wide.length > 0) {
+    out.push("## Experiments behind the suggestions");
+    out.push("");
+    if (wide.length > 0) {
+      const n = wide[0]?.containers as number;
+      const p = wide[0]?.parallel as number;
+      const base = results.scaling.filter((row) => row.containers === n);
+      const pick = (rows: { up: number; destroy: number }[], key: "up" | "destroy") =>
+        summarize(rows.map((r) => r[key]));
+      out.push(
+        `\`--parallel\` at ${n} containers, runs interleaved with the scaling runs (CLI default here: ${meta.pulumiDefaultParallel ?? "?"}, i.e. 4 × CPUs):`,
+      );
+      out.push("");
+      out.push(
+        table(
+          ["--parallel", "up", "destroy", "up: containers span", "up: one container (median)"],
+          [
+            [
+              `default (${meta.pulumiDefaultParallel ?? "?"})`,
+              medianRange(pick(base, "up")),
+              medianRange(pick(base, "destroy")),
+              seconds(median(base.map((r) => r.breakdown.containersSpan))),
+              seconds(median(base.map((r) => r.breakdown.containerEach))),
+            ],
+            [
+              String(p),
+              medianRange(pick(wide, "up")),
+              medianRange(pick(wide, "destroy")),
+              seconds(median(wide.map((r) => r.breakdown.containersSpan))),
+              seconds(median(wide.map((r) => r.breakdown.containerEach))),
+            ],
+          ],
+        ),
+      );
+      out.push("");
+    }
+    if (healthInterval) {
+      out.push(
+        "Health interval: 8 containers of this project's image with the stack's settings, started with `docker run`; seconds from Docker's `start` event (median):",
+      );
+      out.push("");
+      out.push(
+        table(
+          [
+            "--health-interval",
+            "start → app answers HTTP",
+            "start → Docker reports healthy",
+            "wait the healthcheck adds",
+          ],
+          healthInterval.map((row) => [
+            row.interval,
+            seconds(row.toAnswer),
+            seconds(row.toHealthy),
+            seconds(row.toHealthy - row.toAnswer),
+          ]),
+        ),
+      );
+      out.push("");
+    }
+    if (previewVariants) {
+      out.push("Preview on the converged 8-container stack, 3 runs each, alternating:");
+      out.push("");
+      out.push(
+        table(
+          ["preview", "seconds"],
+          [
+            [
+              "as `npm run preview` runs it: policy pack, program type-checked by ts-node",
+              medianRange(previewVariants.asRun),
+            ],
+            ["without the policy pack", medianRange(previewVariants.noPolicy)],
+            [
+              "policy pack, `PULUMI_NODEJS_TRANSPILE_ONLY=true` (no type-check)",
+              medianRange(previewVariants.transpileOnly),
+            ],
+          ],
+        ),
+      );
+      out.push("");
+    }
+    if (composeDefaultDown !== undefined) {
+      out.push(
+        `\`docker-compose down\` with its default 10 s stop timeout on the tutorial's image: ${seconds(composeDefaultDown)} s (once), ` +
+          `vs ${medianRange(s.compose.down)} s with \`--timeout 0\`.`,
+      );
+      out.push("");
+    }
+  }
+  return out.join("\n");
+}

@@ -1,0 +1,165 @@
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import { performance } from "node:perf_hooks";
+
+/** Median and range of a set of samples (seconds, or any unit). */
+export interface Summary {
+  n: number;
+  median: number;
+  min: number;
+  max: number;
+  samples: number[];
+}
+
+export function summarize(samples: number[]): Summary {
+  if (samples.length === 0) {
+    return { n: 0, median: Number.NaN, min: Number.NaN, max: Number.NaN, samples: [] };
+  }
+  const sorted = [...samples].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const median =
+    sorted.length % 2 === 1
+      ? (sorted[middle] as number)
+      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return { n: samples.length, median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number, samples };
+}
+
+export function median(samples: number[]): number {
+  return summarize(samples).median;
+}
+
+/** Least-squares line y = intercept + slope * x, with R². */
+export function linearFit(xs: number[], ys: number[]): { intercept: number; slope: number; r2: number } {
+  const n = xs.length;
+  const meanX = xs.reduce((a, b) => a + b, 0) / n;
+  const meanY = ys.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    const dx = (xs[i] as number) - meanX;
+    const dy = (ys[i] as number) - meanY;
+    sxy += dx * dy;
+    sxx += dx * dx;
+    syy += dy * dy;
+  }
+  const slope = sxx === 0 ? 0 : sxy / sxx;
+  const intercept = meanY - slope * meanX;
+  const r2 = syy === 0 || sxx === 0 ? 1 : (sxy * sxy) / (sxx * syy);
+  return { intercept, slope, r2 };
+}
+
+export function seconds(value: number, digits = 2): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : "–";
+}
+
+/** "4.51 (4.40–4.80)": median, then min–max. */
+export function medianRange(summary: Summary | undefined, digits = 2): string {
+  if (!summary || summary.n === 0) return "–";
+  return `${seconds(summary.median, digits)} (${seconds(summary.min, digits)}–${seconds(summary.max, digits)})`;
+}
+
+export function ratio(numerator: Summary | undefined, denominator: Summary | undefined): string {
+  if (!numerator || !denominator || numerator.n === 0 || denominator.n === 0 || denominator.median === 0) return "–";
+  return `${(numerator.median / denominator.median).toFixed(1)}×`;
+}
+
+export function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+/**
+ * Runs a command to completion and times it (wall clock, from spawn to exit).
+ * Rejects on a non-zero exit or when timeoutMs passes (the child is killed).
+ */
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<RunResult> {
+  const timeoutMs = options.timeoutMs ?? 10 * 60 * 1000;
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+      signal: options.signal,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      const elapsed = (performance.now() - start) / 1000;
+      if (code === 0) {
+        resolve({ stdout, stderr, seconds: elapsed });
+      } else {
+        const tail = `${stdout}\n${stderr}`.trim().split("\n").slice(-15).join("\n");
+        reject(
+          new Error(
+            `${command} ${args.join(" ")} failed (${signal ?? `exit ${code}`}) after ${elapsed.toFixed(1)}s:\n${tail}`,
+          ),
+        );
+      }
+    });
+  });
+}
+
+/**
+ * Waits until every URL answers 200 with "Hello, World!", polling each every
+ * 50 ms (1 s per request), and returns the seconds that took. Bounded: throws
+ * after deadlineMs.
+ */
+export async function waitForApps(urls: string[], deadlineMs = 30_000): Promise<number> {
+  const start = performance.now();
+  await Promise.all(
+    urls.map(async (url) => {
+      for (;;) {
+        try {
+          const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+          const body = await response.text();
+          if (response.ok && body.includes("Hello, World!")) return;
+        } catch {
+          // not answering yet
+        }
+        if (performance.now() - start > deadlineMs) {
+          throw new Error(`${url} did not answer within ${deadlineMs / 1000}s`);
+        }
+        await sleep(50);
+      }
+    }),
+  );
+  return (performance.now() - start) / 1000;
+}
+
+/** Fraction of both CPUs busy, from /proc/stat, between two readings. */
+export function cpuTimes(): { busy: number; total: number } {
+  const line = fs.readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+  const values = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (values[3] ?? 0) + (values[4] ?? 0);
+  const total = values.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
