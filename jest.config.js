@@ -14,8 +14,6 @@ module.exports = {
       testEnvironment: "node",
       transform: tsJest,
       testMatch: ["<rootDir>/tests/e2e/**/*.test.ts"],
-      // Real `pulumi up` runs take minutes; a hang still fails.
-      testTimeout: 15 * 60 * 1000,
     },
   ],
 };

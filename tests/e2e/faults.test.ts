@@ -47,6 +47,9 @@ const ALL = [
   "e2f-none",
 ];
 
+// Real `pulumi up` runs take minutes; a hang still fails.
+jest.setTimeout(15 * 60 * 1000);
+
 let stack: Stack;
 const timings: Record<string, number> = {};
 
