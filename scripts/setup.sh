@@ -11,11 +11,15 @@ cd "$FB_REPO_ROOT"
 # npm rewrites node_modules/.package-lock.json on every install, so it is newer
 # than package-lock.json exactly when the install is current.
 fb_ensure_npm_deps() {
-  if [ node_modules/.package-lock.json -nt package-lock.json ]; then
-    fb_log "    node_modules is newer than package-lock.json"
-    return 0
-  fi
-  npm ci --no-audit --no-fund
+  local dir
+  for dir in . policy; do
+    if [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+      fb_log "    $dir/node_modules is newer than $dir/package-lock.json"
+    else
+      # --ignore-scripts: the root's postinstall would install policy/ a second time.
+      npm ci --prefix "$dir" --no-audit --no-fund --ignore-scripts
+    fi
+  done
 }
 
 # The dev stack's base image: Pulumi.dev.yaml, else Pulumi.yaml's default.
