@@ -21,11 +21,12 @@
 #  - github.com/pulumi/pulumi/pkg/v3 and sdk/v3 at release versions: yes.
 #  - the nodejs language host module
 #    github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3: no,
-#    at any version (403). Fallback below: sdk/v3 v3.68.0, the newest sdk/v3
-#    release on the proxy whose zip still contains nodejs/cmd/pulumi-language-nodejs
-#    (from v3.90.0 on it is a module of its own). It runs programs for CLI and
-#    @pulumi/pulumi 3.248.0 (checked: JS and TS programs, config secrets,
-#    dynamic providers).
+#    at any version (403). Fallback below: the host source in sdk/v3 v3.68.0,
+#    the newest sdk/v3 release on the proxy whose zip still contains
+#    nodejs/cmd/pulumi-language-nodejs (from v3.90.0 on it is a module of its
+#    own), patched (fb__apply_host_patch) and built against sdk/v3 v3.248.0.
+#    Checked with CLI and @pulumi/pulumi 3.248.0: JS and TS programs, config
+#    secrets, dynamic providers, the Automation API, and policy/ as --policy-pack.
 #  - github.com/pulumi/pulumi-command/provider, github.com/pulumi/pulumi-docker/provider/v4|v5:
 #    no (403 for tags, commits and pseudo-versions), nor pulumi's fork of
 #    terraform-plugin-sdk that any bridged provider needs. Those two plugins are
@@ -33,8 +34,9 @@
 #    warning, with the list in FB_TOOLCHAIN_MISSING_PLUGINS (exported);
 #    FB_TOOLCHAIN_REQUIRE_PLUGINS=1 makes it fatal.
 #
-# Cold build on 2 cores (Go caches empty): pulumi CLI 416 s, language host 34 s,
-# all in about 7.5 minutes. With everything cached: about 2 s.
+# Cold build on 2 cores, Go caches empty: pulumi CLI about 7 minutes on an idle
+# machine (416 s; 880 s while other jobs loaded it), then the language host
+# 12 s (it shares the CLI's compiled sdk). With everything cached: about 2 s.
 
 if ! declare -F fb_step >/dev/null || [ -z "${FB_PULUMI_BIN_DIR:-}" ] || [ -z "${PULUMI_HOME:-}" ]; then
   # shellcheck source=scripts/env.sh
@@ -203,12 +205,15 @@ fb__go_build() {
   fb__note "+ (cd $dir && CGO_ENABLED=0 go build -mod=mod -v -trimpath -tags $tags -ldflags '$ldflags' -o $out $pkg)"
   (cd "$dir" && exec env CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-buildvcs=false \
     "$FB__GO" build -mod=mod -v -trimpath -tags "$tags" -ldflags "$ldflags" -o "$out" "$pkg") >>"$FB__LOG" 2>&1 &
-  local pid=$! hb rc=0
+  local pid=$! hb rc=0 kids
   fb_heartbeat "$pid" "$label (log: $FB__LOG)" &
   hb=$!
+  # Disowned, so that stopping it below prints no "Terminated".
+  disown "$hb" 2>/dev/null || true
   wait "$pid" || rc=$?
-  kill $(pgrep -P "$hb" 2>/dev/null) "$hb" 2>/dev/null
-  wait "$hb" 2>/dev/null
+  kids="$(pgrep -P "$hb" 2>/dev/null || true)"
+  # shellcheck disable=SC2086 # kids: a list of pids
+  kill "$hb" $kids 2>/dev/null || true
   return "$rc"
 }
 
@@ -259,12 +264,242 @@ fb__ensure_pulumi_cli() {
   rm -rf "$work"
 }
 
+# fb__apply_host_patch DIR: patches v3.68.0's nodejs host (main.go) so that it
+# builds against the sdk/v3 of the CLI and does what today's engine asks of it:
+#  - Run: the program talks to the engine's resource monitor directly. v3.68's
+#    monitor proxy and sync pipes (proxy.go, left out) only forwarded the RPCs
+#    of that day, and @pulumi/pulumi 3.248 no longer uses the pipes.
+#  - RunPlugin: runs node plugins with @pulumi/pulumi/cmd/run-plugin, as hosts
+#    since about v3.100 do. The engine runs policy packs this way whenever a
+#    language host is found; v3.68's answer was "not supported", so every
+#    `--policy-pack` failed.
+#  - About and npm.Install: their signatures in today's sdk.
+fb__apply_host_patch() {
+  local p="$FB__WORK/host.patch"
+  cat >"$p" <<'PATCH'
+--- a/main.go
++++ b/main.go
+@@ -46,7 +46,6 @@
+ 	"github.com/hashicorp/go-multierror"
+ 	opentracing "github.com/opentracing/opentracing-go"
+ 	"google.golang.org/grpc"
+-	"google.golang.org/grpc/credentials/insecure"
+ 
+ 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/config"
+ 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource/plugin"
+@@ -473,68 +472,9 @@
+ 
+ // Run is the RPC endpoint for LanguageRuntimeServer::Run
+ func (host *nodeLanguageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
+-	tracingSpan := opentracing.SpanFromContext(ctx)
+-
+-	// Make a connection to the real monitor that we will forward messages to.
+-	conn, err := grpc.Dial(
+-		req.GetMonitorAddress(),
+-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+-		rpcutil.GrpcChannelOptions(),
+-	)
+-	if err != nil {
+-		return nil, err
+-	}
+-
+-	// Make a client around that connection.  We can then make our own server that will act as a
+-	// monitor for the sdk and forward to the real monitor.
+-	target := pulumirpc.NewResourceMonitorClient(conn)
+-
+-	// Channel to control the server lifetime.  Once `Run` finishes, we'll shutdown the server.
+-	serverCancel := make(chan bool)
+-	defer func() {
+-		serverCancel <- true
+-		close(serverCancel)
+-	}()
+-
+-	// Launch the rpc server giving it the real monitor to forward messages to.
+-	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
+-		Cancel: serverCancel,
+-		Init: func(srv *grpc.Server) error {
+-			pulumirpc.RegisterResourceMonitorServer(srv, &monitorProxy{target: target})
+-			return nil
+-		},
+-		Options: rpcutil.OpenTracingServerInterceptorOptions(tracingSpan),
+-	})
+-	if err != nil {
+-		return nil, err
+-	}
+-
+-	// Create the pipes we'll use to communicate synchronously with the nodejs process. Once we're
+-	// done using the pipes clean them up so we don't leave anything around in the user file system.
+-	pipes, pipesDone, err := createAndServePipes(ctx, target)
+-	if err != nil {
+-		return nil, err
+-	}
+-	defer pipes.shutdown()
+-
+-	// Channel producing the final response we want to issue to our caller. Will get the result of
+-	// the actual nodejs process we launch, or any results caused by errors in our server/pipes.
+-	responseChannel := make(chan *pulumirpc.RunResponse)
+-	defer close(responseChannel)
+-
+-	// Forward any rpc server or pipe errors to our output channel.
+-	go func() {
+-		err := <-handle.Done
+-		if err != nil {
+-			responseChannel <- &pulumirpc.RunResponse{Error: err.Error()}
+-		}
+-	}()
+-	go func() {
+-		err := <-pipesDone
+-		if err != nil {
+-			responseChannel <- &pulumirpc.RunResponse{Error: err.Error()}
+-		}
+-	}()
++	// flask-bridge: the program talks to the engine's resource monitor directly, as with the host of
++	// pulumi v3.100 and later. v3.68.0's monitor proxy and sync pipes only knew the RPCs of its day.
++	responseChannel := make(chan *pulumirpc.RunResponse, 1)
+ 
+ 	nodeBin, err := exec.LookPath("node")
+ 	if err != nil {
+@@ -552,13 +492,8 @@
+ 			"It looks like the Pulumi SDK has not been installed. Have you run npm install or yarn install?")
+ 	}
+ 
+-	// now, launch the nodejs process and actually run the user code in it.
+-	go host.execNodejs(ctx, responseChannel, req, nodeBin, runPath,
+-		fmt.Sprintf("127.0.0.1:%d", handle.Port), pipes.directory())
+-
+-	// Wait for one of our launched goroutines to signal that we're done.  This might be our proxy
+-	// (in the case of errors), or the launched nodejs completing (either successfully, or with
+-	// errors).
++	go host.execNodejs(ctx, responseChannel, req, nodeBin, runPath, req.GetMonitorAddress(), "")
++
+ 	return <-responseChannel, nil
+ }
+ 
+@@ -599,10 +534,7 @@
+ 		}
+ 		nodeargs = append(nodeargs, args...)
+ 
+-		if logging.V(5) {
+-			commandStr := strings.Join(nodeargs, " ")
+-			logging.V(5).Infoln("Language host launching process: ", nodeBin, commandStr)
+-		}
++		logging.V(5).Infoln("Language host launching process: ", nodeBin, strings.Join(nodeargs, " "))
+ 
+ 		// Now simply spawn a process to execute the requested program, wiring up stdout/stderr directly.
+ 		var errResult string
+@@ -768,7 +700,7 @@
+ 
+ 	stdout.Write([]byte("Installing dependencies...\n\n"))
+ 
+-	_, err = npm.Install(ctx, req.Directory, false /*production*/, stdout, stderr)
++	_, err = npm.Install(ctx, npm.AutoPackageManager, req.Directory, false /*production*/, stdout, stderr)
+ 	if err != nil {
+ 		return fmt.Errorf("npm install failed: %w", err)
+ 	}
+@@ -778,7 +710,7 @@
+ 	return closer.Close()
+ }
+ 
+-func (host *nodeLanguageHost) About(ctx context.Context, req *pbempty.Empty) (*pulumirpc.AboutResponse, error) {
++func (host *nodeLanguageHost) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumirpc.AboutResponse, error) {
+ 	getResponse := func(execString string, args ...string) (string, string, error) {
+ 		ex, err := executable.FindExecutable(execString)
+ 		if err != nil {
+@@ -1001,8 +933,78 @@
+ 	}, nil
+ }
+ 
++// RunPlugin runs a plugin written for node (a policy pack, or a provider) with @pulumi/pulumi's
++// cmd/run-plugin, streaming its output back, as the engine of pulumi v3.100 and later expects of
++// the language host. Added by flask-bridge: v3.68.0's host answered "not supported".
+ func (host *nodeLanguageHost) RunPlugin(
+ 	req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer,
+ ) error {
+-	return errors.New("not supported")
++	ctx := server.Context()
++	programDir := req.GetInfo().GetProgramDirectory()
++	if programDir == "" {
++		programDir = req.GetProgram() //nolint:staticcheck // older engines
++	}
++
++	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
++	if err != nil {
++		return err
++	}
++	defer closer.Close()
++
++	nodeBin, err := exec.LookPath("node")
++	if err != nil {
++		return err
++	}
++
++	// The plugin's own runtime options (PulumiPolicy.yaml, PulumiPlugin.yaml), else the host's.
++	typescript, tsconfigpath, nodeargs := host.typescript, host.tsconfigpath, host.nodeargs
++	if opts := req.GetInfo().GetOptions().AsMap(); opts != nil {
++		if v, ok := opts["typescript"].(bool); ok {
++			typescript = v
++		}
++		if v, ok := opts["tsconfig"].(string); ok {
++			tsconfigpath = v
++		}
++		if v, ok := opts["nodeargs"].(string); ok {
++			nodeargs = v
++		}
++	}
++	env := req.GetEnv()
++	if typescript {
++		env = append(env, "PULUMI_NODEJS_TYPESCRIPT=true")
++	}
++	if tsconfigpath != "" {
++		env = append(env, "PULUMI_NODEJS_TSCONFIG_PATH="+tsconfigpath)
++	}
++
++	// Resolve cmd/run-plugin from the plugin's directory: it has its own node_modules.
++	cmd := exec.CommandContext(ctx, nodeBin, "-e", "console.log(require.resolve('@pulumi/pulumi/cmd/run-plugin'))")
++	cmd.Dir = programDir
++	out, err := cmd.Output()
++	if err != nil {
++		return fmt.Errorf("could not find @pulumi/pulumi/cmd/run-plugin from %s; run npm install there: %w",
++			programDir, err)
++	}
++	runPath := strings.TrimSpace(string(out))
++
++	args, err := shlex.Split(nodeargs)
++	if err != nil {
++		return err
++	}
++	args = append(args, runPath, programDir)
++	args = append(args, req.GetArgs()...)
++	logging.V(5).Infoln("Language host launching plugin: ", nodeBin, strings.Join(args, " "))
++
++	cmd = exec.Command(nodeBin, args...)
++	cmd.Dir = req.GetPwd()
++	cmd.Env = env
++	cmd.Stdout, cmd.Stderr = stdout, stderr
++	if err := cmd.Run(); err != nil {
++		var exiterr *exec.ExitError
++		if errors.As(err, &exiterr) {
++			return fmt.Errorf("Program exited with non-zero exit code: %d", exiterr.ExitCode())
++		}
++		return fmt.Errorf("Problem executing plugin program (could not run language executor): %w", err)
++	}
++	return closer.Close()
+ }
+PATCH
+  fb__note "+ patch -p1 -d $1 < $p"
+  if command -v patch >/dev/null; then
+    patch -p1 -d "$1" --no-backup-if-mismatch <"$p" >>"$FB__LOG" 2>&1
+  else
+    (cd "$1" && git apply -p1 "$p") >>"$FB__LOG" 2>&1
+  fi
+}
+
 # The language host. First the right one: the module at the commit of the
 # pkg/v3 tag (it has no tags of its own). Where the proxy refuses it, build
 # the host that sdk/v3 $FB_NODEJS_HOST_FALLBACK_SDK still contained.
 fb__ensure_language_host() {
   local v="$FB__PULUMI_VERSION" dest="$FB__BIN/pulumi-language-nodejs" recipe dir work hash hv detail
-  recipe="pulumi-language-nodejs for pulumi v$v recipe=1"
+  recipe="pulumi-language-nodejs for pulumi v$v recipe=2"
   if fb__is_built "$dest" "$recipe"; then
     fb_log "    reusing cached $dest ($(sed -n 2p "$FB__BIN/.pulumi-language-nodejs.built"))"
     return 0
@@ -286,14 +521,21 @@ fb__ensure_language_host() {
   else
     hv="$FB_NODEJS_HOST_FALLBACK_SDK"
     fb_log "    WARNING: the proxy refuses the nodejs language host of v$v ($(fb__short_error))"
-    fb_log "    WARNING: building the language host from sdk/v3@$hv instead (newest sdk/v3 that contains it)"
+    fb_log "    WARNING: building instead sdk/v3@$hv's host, patched (fb__apply_host_patch) and built against sdk/v3@v$v"
     fb__download "github.com/pulumi/pulumi/sdk/v3@$hv" || { fb__fail "cannot download sdk/v3@$hv: $FB__DL_ERROR"; return 1; }
-    dir="$(fb__dl Dir)"
-    [ -d "$dir/nodejs/cmd/pulumi-language-nodejs" ] || { fb__fail "sdk/v3@$hv has no nodejs/cmd/pulumi-language-nodejs"; return 1; }
-    fb__copy_module "$dir" "$work/sdk" || return 1
-    detail="source: sdk/v3@$hv nodejs/cmd/pulumi-language-nodejs (the proxy refuses the v$v host)"
-    # Its -X version is its own, so `pulumi about` shows "language nodejs ${hv#v}".
-    fb__go_build "go build pulumi-language-nodejs" "$work/sdk" ./nodejs/cmd/pulumi-language-nodejs "$work/out" \
+    dir="$(fb__dl Dir)/nodejs/cmd/pulumi-language-nodejs"
+    [ -f "$dir/main.go" ] || { fb__fail "sdk/v3@$hv has no nodejs/cmd/pulumi-language-nodejs"; return 1; }
+    mkdir -p "$work/host" && cp "$dir/main.go" "$work/host/" && chmod u+w "$work/host/main.go" || return 1
+    fb__apply_host_patch "$work/host" || { fb__fail "the patch does not apply to sdk/v3@$hv's main.go"; return 1; }
+    # The sdk at the CLI's version gives the protocol of the engine that calls the host.
+    fb__download "github.com/pulumi/pulumi/sdk/v3@v$v" || { fb__fail "cannot download sdk/v3@v$v: $FB__DL_ERROR"; return 1; }
+    cp "$(fb__dl Dir)/go.sum" "$work/host/go.sum" && chmod u+w "$work/host/go.sum" || return 1
+    printf 'module github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3\n\ngo 1.25\n\nrequire github.com/pulumi/pulumi/sdk/v3 v%s\n' \
+      "$v" >"$work/host/go.mod" || return 1
+    hv="${hv}+flaskbridge.1"
+    detail="source: sdk/v3@${hv%%+*} nodejs/cmd/pulumi-language-nodejs/main.go, patched, with sdk/v3@v$v (the proxy refuses the v$v host)"
+    # Its -X version says what it is, so `pulumi about` shows "language nodejs ${hv#v}".
+    fb__go_build "go build pulumi-language-nodejs" "$work/host" . "$work/out" \
       "$FB__GO_TAGS" "-s -w -X $FB__VERSION_PKG=$hv" || { fb__fail "go build of the language host failed"; return 1; }
   fi
   fb__go version -m "$work/out" 2>>"$FB__LOG" | grep -q 'pulumi-language-nodejs' || { fb__fail "the new binary is not a language host"; return 1; }
