@@ -238,7 +238,6 @@ describe("the policy pack", () => {
           runtime: "nodejs",
           plugins: {
             providers: [{ name: "docker", path: PLUGIN_DIR }],
-            analyzers: [{ name: "policy-node", path: PLUGIN_DIR }],
           },
         } as ProjectSettings,
       },
