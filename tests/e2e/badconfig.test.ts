@@ -1,5 +1,14 @@
 import type { Stack } from "@pulumi/pulumi/automation";
-import { E2E_CONFIG, freshStack, labelled, RUN, requirePrerequisites, resourceCount, writeConfig } from "./harness";
+import {
+  E2E_CONFIG,
+  freshStack,
+  labelled,
+  RUN,
+  reportAssertions,
+  requirePrerequisites,
+  resourceCount,
+  writeConfig,
+} from "./harness";
 
 /**
  * Bad config through the real engine: each value goes through `pulumi up`,
@@ -8,6 +17,7 @@ import { E2E_CONFIG, freshStack, labelled, RUN, requirePrerequisites, resourceCo
  */
 
 jest.setTimeout(15 * 60 * 1000);
+reportAssertions("badconfig");
 
 const STACK = "e2e-badconfig";
 const CONFIG = {

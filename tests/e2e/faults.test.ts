@@ -15,6 +15,7 @@ import {
   pulumiCommand,
   REPO_ROOT,
   RUN,
+  reportAssertions,
   requirePrerequisites,
   resourceCount,
   timed,
@@ -50,6 +51,7 @@ const ALL = [
 
 // Real `pulumi up` runs take minutes; a hang still fails.
 jest.setTimeout(15 * 60 * 1000);
+reportAssertions("faults");
 
 const PLUGIN_DIR = path.join(REPO_ROOT, "plugins", "bin");
 

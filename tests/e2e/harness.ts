@@ -169,3 +169,14 @@ export async function httpGet(url: string): Promise<{ status: number; body: stri
   const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
   return { status: response.status, body: await response.text() };
 }
+
+/** Prints how many expect() calls really ran in a file, so a report can quote the figure. */
+export function reportAssertions(file: string): void {
+  let total = 0;
+  afterEach(() => {
+    total += expect.getState().assertionCalls;
+  });
+  afterAll(() => {
+    process.stdout.write(`\n${file}: ${total} assertions ran\n`);
+  });
+}

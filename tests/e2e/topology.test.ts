@@ -14,6 +14,7 @@ import {
   printTimings,
   REPO_ROOT,
   RUN,
+  reportAssertions,
   requirePrerequisites,
   resourceCount,
   timed,
@@ -42,6 +43,7 @@ const APP_FILE = path.join(REPO_ROOT, "app", "app.py");
 
 // Real `pulumi up` runs take minutes; a hang still fails.
 jest.setTimeout(15 * 60 * 1000);
+reportAssertions("topology");
 
 let stack: Stack;
 let outputs: OutputMap;
