@@ -8,6 +8,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here/.."
 bash scripts/setup.sh
 if [ "${1:-all}" != "e2e" ]; then
+  npm run --silent build
+  npm run --silent lint
   npx jest --selectProjects unit
 fi
 # shellcheck source=env.sh
