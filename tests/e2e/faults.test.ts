@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
 import * as net from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 import type { ProjectSettings, Stack } from "@pulumi/pulumi/automation";
 import {
@@ -54,6 +56,12 @@ jest.setTimeout(15 * 60 * 1000);
 reportAssertions("faults");
 
 const PLUGIN_DIR = path.join(REPO_ROOT, "plugins", "bin");
+
+function inlineWorkDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flask-bridge-policy-check-"));
+  fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "policy-check", version: "0.0.0" }));
+  return dir;
+}
 
 let stack: Stack;
 const timings: Record<string, number> = {};
@@ -234,6 +242,9 @@ describe("the policy pack", () => {
       },
       {
         pulumiCommand: await pulumiCommand(),
+        // The engine starts the policy pack in the program's directory, where
+        // @pulumi/policy reads a package.json; an inline program has none of its own.
+        workDir: inlineWorkDir(),
         // The same plugin sources as Pulumi.yaml gives the real program.
         projectSettings: {
           name: "flask-bridge-policy-check",
