@@ -1,9 +1,15 @@
-import { PolicyPack, type ReportViolation, type ResourceValidationArgs } from "@pulumi/policy";
+import {
+  PolicyPack,
+  type ReportViolation,
+  type ResourceValidationArgs,
+  type StackValidationArgs,
+} from "@pulumi/policy";
 import {
   CONTAINER_TYPE,
   type ContainerProps,
   hasHealthcheck,
   hostModeOnlyWhereMeant,
+  type NamedContainer,
   noPortsOnHostOrNone,
   notPrivileged,
   uniqueHostPorts,
@@ -18,6 +24,12 @@ function containerRule(rule: (props: ContainerProps) => string | undefined) {
   };
 }
 
+function containersOf(args: StackValidationArgs): NamedContainer[] {
+  return args.resources
+    .filter(({ type }) => type === CONTAINER_TYPE)
+    .map(({ name, props }) => ({ name, props: props as ContainerProps }));
+}
+
 new PolicyPack("flask-bridge", {
   enforcementLevel: "mandatory",
   policies: [
@@ -25,10 +37,7 @@ new PolicyPack("flask-bridge", {
       name: "unique-host-ports",
       description: "Every container takes host ports no other container takes.",
       validateStack: (args, reportViolation) => {
-        const containers = args.resources
-          .filter(({ type }) => type === CONTAINER_TYPE)
-          .map(({ name, props }) => ({ name, props: props as ContainerProps }));
-        for (const violation of uniqueHostPorts(containers)) reportViolation(violation);
+        for (const violation of uniqueHostPorts(containersOf(args))) reportViolation(violation);
       },
     },
     {
@@ -50,10 +59,7 @@ new PolicyPack("flask-bridge", {
       name: "host-mode-only-where-meant",
       description: "Only the stack's one host-mode container uses host networking.",
       validateStack: (args, reportViolation) => {
-        const containers = args.resources
-          .filter(({ type }) => type === CONTAINER_TYPE)
-          .map(({ name, props }) => ({ name, props: props as ContainerProps }));
-        for (const violation of hostModeOnlyWhereMeant(containers)) reportViolation(violation);
+        for (const violation of hostModeOnlyWhereMeant(containersOf(args))) reportViolation(violation);
       },
     },
   ],

@@ -1,12 +1,12 @@
 import type { Stack } from "@pulumi/pulumi/automation";
 import {
-  E2E_CONFIG,
   freshStack,
   labelled,
   RUN,
   reportAssertions,
   requirePrerequisites,
   resourceCount,
+  stackConfig,
   writeConfig,
 } from "./harness";
 
@@ -20,17 +20,7 @@ jest.setTimeout(15 * 60 * 1000);
 reportAssertions("badconfig");
 
 const STACK = "e2e-badconfig";
-const CONFIG = {
-  ...E2E_CONFIG,
-  "flask-bridge:imageName": "flask-bridge-e2b",
-  "flask-bridge:namePrefix": "e2b",
-  "flask-bridge:bridgePorts": [17001, 17002, 17003],
-  "flask-bridge:customPorts": [17004, 17005, 17006],
-  "flask-bridge:hostPort": 17000,
-  "flask-bridge:networkName": "e2b-bridge-network",
-  "flask-bridge:networkSubnet": "10.213.59.0/24",
-  "flask-bridge:networkGateway": "10.213.59.1",
-};
+const CONFIG = stackConfig("e2b", 17000, 59);
 
 const CASES: [string, Record<string, unknown>, string][] = [
   [

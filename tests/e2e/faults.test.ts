@@ -8,7 +8,6 @@ import {
   changesOf,
   docker,
   dockerLines,
-  E2E_CONFIG,
   freshStack,
   httpGet,
   inspect,
@@ -20,6 +19,7 @@ import {
   reportAssertions,
   requirePrerequisites,
   resourceCount,
+  stackConfig,
   timed,
 } from "./harness";
 
@@ -29,17 +29,7 @@ import {
  */
 
 const STACK = "e2e-faults";
-const CONFIG = {
-  ...E2E_CONFIG,
-  "flask-bridge:imageName": "flask-bridge-e2f",
-  "flask-bridge:namePrefix": "e2f",
-  "flask-bridge:bridgePorts": [16001, 16002, 16003],
-  "flask-bridge:customPorts": [16004, 16005, 16006],
-  "flask-bridge:hostPort": 16000,
-  "flask-bridge:networkName": "e2f-bridge-network",
-  "flask-bridge:networkSubnet": "10.213.58.0/24",
-  "flask-bridge:networkGateway": "10.213.58.1",
-};
+const CONFIG = stackConfig("e2f", 16000, 58);
 const ALL = [
   "e2f-bridge-1",
   "e2f-bridge-2",

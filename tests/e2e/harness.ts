@@ -15,21 +15,33 @@ export const REPO_ROOT = path.join(__dirname, "..", "..");
 export const RUN = Object.freeze({ color: "never" as const, policyPacks: [path.join(REPO_ROOT, "policy")] });
 const NETCHECK = fs.readFileSync(path.join(__dirname, "fixtures", "netcheck.py"), "utf8");
 
-/** The e2e stack's config: the tutorial's shape on ports and names of its own. */
+/**
+ * An e2e stack's config: the tutorial's shape with a name prefix, ports
+ * (base+0 for host mode, base+1..6 published) and a 10.213.<n>.0/24 subnet of
+ * its own, so stacks never collide with each other or with dev (5000-5006).
+ */
+export function stackConfig(prefix: string, basePort: number, subnetOctet: number): Record<string, unknown> {
+  return {
+    "flask-bridge:imageName": `flask-bridge-${prefix}`,
+    "flask-bridge:namePrefix": prefix,
+    "flask-bridge:bridgePorts": [basePort + 1, basePort + 2, basePort + 3],
+    "flask-bridge:customPorts": [basePort + 4, basePort + 5, basePort + 6],
+    "flask-bridge:hostMode": true,
+    "flask-bridge:hostPort": basePort,
+    "flask-bridge:noneMode": true,
+    "flask-bridge:networkName": `${prefix}-bridge-network`,
+    // Outside Docker's default address pools, so it never meets an auto-allocated network.
+    "flask-bridge:networkSubnet": `10.213.${subnetOctet}.0/24`,
+    "flask-bridge:networkGateway": `10.213.${subnetOctet}.1`,
+    "flask-bridge:bindAddress": "127.0.0.1",
+    "flask-bridge:urlHost": "127.0.0.1",
+  };
+}
+
+/** The main e2e stack: host-mode port 15000, published 15001-15006. */
 export const E2E_CONFIG: Readonly<Record<string, unknown>> = Object.freeze({
+  ...stackConfig("e2e", 15000, 57),
   "flask-bridge:imageName": "flask-bridge-e2e",
-  "flask-bridge:namePrefix": "e2e",
-  "flask-bridge:bridgePorts": [15001, 15002, 15003],
-  "flask-bridge:customPorts": [15004, 15005, 15006],
-  "flask-bridge:hostMode": true,
-  "flask-bridge:hostPort": 15000,
-  "flask-bridge:noneMode": true,
-  "flask-bridge:networkName": "e2e-bridge-network",
-  // Outside Docker's default address pools, so it never meets an auto-allocated network.
-  "flask-bridge:networkSubnet": "10.213.57.0/24",
-  "flask-bridge:networkGateway": "10.213.57.1",
-  "flask-bridge:bindAddress": "127.0.0.1",
-  "flask-bridge:urlHost": "127.0.0.1",
 });
 
 /** Fails loudly, never skips: the suite is worthless without a real engine and CLI. */
