@@ -39,10 +39,7 @@ export function stackConfig(prefix: string, basePort: number, subnetOctet: numbe
 }
 
 /** The main e2e stack: host-mode port 15000, published 15001-15006. */
-export const E2E_CONFIG: Readonly<Record<string, unknown>> = Object.freeze({
-  ...stackConfig("e2e", 15000, 57),
-  "flask-bridge:imageName": "flask-bridge-e2e",
-});
+export const E2E_CONFIG: Readonly<Record<string, unknown>> = Object.freeze(stackConfig("e2e", 15000, 57));
 
 /** Fails loudly, never skips: the suite is worthless without a real engine and CLI. */
 export function requirePrerequisites(): void {
