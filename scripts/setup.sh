@@ -52,6 +52,11 @@ fb_step "Docker engine" fb_ensure_docker
 # shellcheck source=lib/toolchain.sh
 source "$here/lib/toolchain.sh"
 fb_step "Pulumi toolchain" fb_ensure_toolchain
+if [ -n "${FB_TOOLCHAIN_MISSING_PLUGINS:-}" ]; then
+  fb_log "    STAND-IN PLUGINS IN USE for: $FB_TOOLCHAIN_MISSING_PLUGINS"
+  fb_log "    plugins/bin (named in Pulumi.yaml) runs plugins/<name>.ts, the project's own"
+  fb_log "    implementation of the types this program uses; see README, 'How setup works offline'."
+fi
 # shellcheck source=lib/base-image.sh
 source "$here/lib/base-image.sh"
 fb_step "Base image" fb_ensure_base_image "$(fb_configured_base_image)"
