@@ -17,13 +17,14 @@
  * stack's flask-bridge.stack=bench) and is removed at the end, also on failure.
  */
 import { execFileSync } from "node:child_process";
+import { setMaxListeners } from "node:events";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { docker, dockerLines, REPO_ROOT, requirePrerequisites } from "../tests/e2e/harness";
 import { renderChart, type ScaleRow } from "./lib/chart";
-import { healthIntervalExperiment, idleCpu } from "./lib/experiments";
+import { healthIntervalExperiment, idleCpu, stopVersusKill, workerClassExperiment } from "./lib/experiments";
 import { BenchProject, benchUrls, removeBenchStack } from "./lib/project";
 import { type ImageFacts, type Results, renderMarkdown, type ToolName } from "./lib/report";
 import { log, run, sleep, summarize, waitForApps } from "./lib/util";
@@ -70,6 +71,8 @@ const tutorialUrls = Array.from({ length: 7 }, (_, i) => `http://127.0.0.1:${250
 const composeUrls = Array.from({ length: 7 }, (_, i) => `http://127.0.0.1:${26000 + i}/`);
 
 const abort = new AbortController();
+// One signal is handed to every operation of the run.
+setMaxListeners(0, abort.signal);
 let project: BenchProject | undefined;
 
 function goBuildRunning(): boolean {
@@ -85,6 +88,26 @@ function defaultParallel(): number | null {
   const help = execFileSync("pulumi", ["up", "--help"], { encoding: "utf8" });
   const match = /--parallel int32.*\(default (\d+)\)/.exec(help);
   return match ? Number(match[1]) : null;
+}
+
+/** Other things that load the engine or the CPUs: test runs, Pulumi operations, builds. */
+function otherWorkloads(): string[] {
+  const found: string[] = [];
+  for (const [pattern, name] of [
+    ["go build", "go build"],
+    ["jest", "jest"],
+    ["npm ci", "npm ci"],
+    ["tsc --noEmit", "tsc"],
+    ["pulumi-language-nodejs", "another Pulumi program"],
+  ]) {
+    try {
+      if (execFileSync("pgrep", ["-f", pattern as string], { encoding: "utf8" }).trim() !== "")
+        found.push(name as string);
+    } catch {
+      // none
+    }
+  }
+  return found;
 }
 
 function runningWithLabel(label: string): number {
@@ -168,6 +191,13 @@ async function main(): Promise<number> {
 
   const buildsAtStart = goBuildRunning();
   if (buildsAtStart) log("WARNING: a `go build` is running; figures will be skewed (recorded in the results)");
+  const busyAtStart = await idleCpu(3);
+  const othersAtStart = otherWorkloads();
+  if (busyAtStart > 15 || othersAtStart.length > 0) {
+    log(
+      `WARNING: the machine is busy before the bench starts (CPU ${busyAtStart.toFixed(0)}% over 3 s${othersAtStart.length ? `; running: ${othersAtStart.join(", ")}` : ""}); figures will be skewed (recorded in the results)`,
+    );
+  }
 
   const results: Results = {
     meta: {
@@ -188,7 +218,10 @@ async function main(): Promise<number> {
       baseImage: BASE_IMAGE,
       baseImageNote: process.env.FLASK_BRIDGE_BASE_IMAGE_NOTE ?? null,
       goBuildRunningAtStart: buildsAtStart,
+      cpuBusyPercentAtStart: busyAtStart,
+      otherWorkloadsAtStart: othersAtStart,
       goBuildRunningAtEnd: false,
+      otherWorkloadsAtEnd: [],
       loadAverageAtStart: os.loadavg(),
     },
     samples: {
@@ -198,6 +231,7 @@ async function main(): Promise<number> {
     },
     previewChanges: [],
     breakdowns: [],
+    destroyBreakdowns: [],
     images: null,
     wrk: { options: WRK_OPTIONS, runs: [] },
     idleCpuPercent: { tutorial: [], project: [] },
@@ -239,11 +273,12 @@ async function main(): Promise<number> {
         results.samples.project.up.push(up.seconds);
         results.samples.project.ready.push(ready);
         results.samples.project.preview.push(preview.seconds);
-        results.samples.project.down.push(down);
+        results.samples.project.down.push(down.seconds);
         results.previewChanges.push(preview.changes);
         results.breakdowns.push(up.breakdown);
+        results.destroyBreakdowns.push(down.breakdown);
         log(
-          `round ${round} project: up ${up.seconds.toFixed(2)}s, preview ${preview.seconds.toFixed(2)}s ${JSON.stringify(preview.changes)}, destroy ${down.toFixed(2)}s`,
+          `round ${round} project: up ${up.seconds.toFixed(2)}s, preview ${preview.seconds.toFixed(2)}s ${JSON.stringify(preview.changes)}, destroy ${down.seconds.toFixed(2)}s`,
         );
       } else {
         const ops = tool === "tutorial" ? tutorial : compose;
@@ -297,6 +332,14 @@ async function main(): Promise<number> {
     log("experiment: health interval (8 containers of our image per interval)");
     results.experiments.healthInterval = await healthIntervalExperiment(PROJECT_IMAGE, ["2s", "1s", "250ms"]);
 
+    if (WRK_ROUNDS > 0) {
+      log("experiment: gunicorn sync vs gthread workers, one container of our image alone, under wrk");
+      results.experiments.workerClass = await workerClassExperiment(PROJECT_IMAGE, (url) => runWrk(url, WRK_OPTIONS));
+    }
+
+    log("experiment: docker stop + rm vs docker rm -f on our image");
+    results.experiments.stopVersusKill = await stopVersusKill(PROJECT_IMAGE);
+
     log("experiment: preview as run, without the policy pack, and without type-checking");
     await stack.up();
     const asRun: number[] = [];
@@ -339,9 +382,16 @@ async function main(): Promise<number> {
       expectRunning(`project at ${containers}`, containers, stack.runningContainers().length);
       await sleep(SETTLE_MS);
       const down = await stack.destroy();
-      results.scaling.push({ containers, round, up: up.seconds, destroy: down, breakdown: up.breakdown });
+      results.scaling.push({
+        containers,
+        round,
+        up: up.seconds,
+        destroy: down.seconds,
+        breakdown: up.breakdown,
+        destroyBreakdown: down.breakdown,
+      });
       log(
-        `scale ${containers} round ${round}: up ${up.seconds.toFixed(2)}s, destroy ${down.toFixed(2)}s (${((performance.now() - t0) / 1000).toFixed(0)}s)`,
+        `scale ${containers} round ${round}: up ${up.seconds.toFixed(2)}s, destroy ${down.seconds.toFixed(2)}s (${((performance.now() - t0) / 1000).toFixed(0)}s)`,
       );
       if (PARALLEL > 0 && containers === Math.max(...SCALES)) {
         // The same size again with more resource operations at once than the CLI's default.
@@ -355,11 +405,11 @@ async function main(): Promise<number> {
           parallel: PARALLEL,
           round,
           up: wide.seconds,
-          destroy: wideDown,
+          destroy: wideDown.seconds,
           breakdown: wide.breakdown,
         });
         log(
-          `scale ${containers} round ${round} --parallel ${PARALLEL}: up ${wide.seconds.toFixed(2)}s, destroy ${wideDown.toFixed(2)}s`,
+          `scale ${containers} round ${round} --parallel ${PARALLEL}: up ${wide.seconds.toFixed(2)}s, destroy ${wideDown.seconds.toFixed(2)}s`,
         );
       }
     }
@@ -367,6 +417,7 @@ async function main(): Promise<number> {
   stack.configure(8);
 
   results.meta.goBuildRunningAtEnd = goBuildRunning();
+  results.meta.otherWorkloadsAtEnd = otherWorkloads();
 
   // --- output ---
   const markdown = renderMarkdown(results);

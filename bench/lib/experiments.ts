@@ -1,6 +1,7 @@
 import { docker, dockerLines } from "../../tests/e2e/harness";
 import { DockerEventLog } from "./project";
-import { cpuTimes, log, median, sleep, waitForApps } from "./util";
+import { cpuTimes, log, median, run, sleep, waitForApps } from "./util";
+import type { WrkResult } from "./wrk";
 
 /** CPU busy (both cores, percent) over a few idle seconds with a topology up. */
 export async function idleCpu(secondsToWait: number): Promise<number> {
@@ -24,6 +25,7 @@ export async function healthIntervalExperiment(
     const answered: Record<string, number> = {};
     const names = Array.from({ length: 8 }, (_, i) => `bench-hc-${i + 1}`);
     try {
+      const polls: Promise<void>[] = [];
       for (const [i, name] of names.entries()) {
         // The stack's own container settings, with the health interval under test.
         docker(
@@ -61,13 +63,14 @@ export async function healthIntervalExperiment(
           image,
         );
         started[name] = Date.now();
+        // Polled from its own start on, while the next ones are started.
+        polls.push(
+          waitForApps([`http://127.0.0.1:${27101 + i}/`], 30_000).then(() => {
+            answered[name] = Date.now();
+          }),
+        );
       }
-      await Promise.all(
-        names.map(async (name, i) => {
-          await waitForApps([`http://127.0.0.1:${27101 + i}/`], 30_000);
-          answered[name] = Date.now();
-        }),
-      );
+      await Promise.all(polls);
       const deadline = Date.now() + 30_000;
       while (names.some((name) => events.first("health_status: healthy", name) === undefined)) {
         if (Date.now() > deadline) throw new Error(`interval ${interval}: not all healthy within 30 s`);
@@ -87,6 +90,108 @@ export async function healthIntervalExperiment(
       toHealthy: median(names.map((name) => fromStart(name, events.first("health_status: healthy", name)))),
     });
     log(`  health interval ${interval}: ${JSON.stringify(rows[rows.length - 1])}`);
+    await sleep(1000);
+  }
+  return rows;
+}
+
+/**
+ * How long removing one of our containers takes: `docker stop` (SIGTERM,
+ * gunicorn's graceful shutdown, up to 10 s) then `docker rm`, as the stand-in
+ * provider's delete does, vs `docker rm -f` (SIGKILL), as the tutorial does.
+ * 4 containers each, one after the other.
+ */
+export async function stopVersusKill(image: string): Promise<{ stopThenRemove: number; forceRemove: number }> {
+  const label = "flask-bridge.bench=experiment";
+  const names = Array.from({ length: 8 }, (_, i) => `bench-stop-${i + 1}`);
+  const stopTimes: number[] = [];
+  const killTimes: number[] = [];
+  try {
+    for (const [i, name] of names.entries()) {
+      docker(
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--label",
+        label,
+        "-p",
+        `127.0.0.1:${27101 + i}:5000`,
+        "--user",
+        "10001:10001",
+        "--read-only",
+        "--tmpfs",
+        "/tmp:rw,noexec,nosuid,size=16m",
+        image,
+      );
+    }
+    await waitForApps(
+      names.map((_, i) => `http://127.0.0.1:${27101 + i}/`),
+      30_000,
+    );
+    for (const [i, name] of names.entries()) {
+      if (i % 2 === 0) {
+        stopTimes.push(
+          (await run("sh", ["-c", `docker stop -t 10 ${name} >/dev/null && docker rm ${name} >/dev/null`])).seconds,
+        );
+      } else {
+        killTimes.push((await run("docker", ["rm", "-f", name])).seconds);
+      }
+    }
+  } finally {
+    const left = dockerLines("ps", "-aq", "--filter", `label=${label}`);
+    if (left.length > 0) docker("rm", "-f", ...left);
+  }
+  return { stopThenRemove: median(stopTimes), forceRemove: median(killTimes) };
+}
+
+/**
+ * One container of this project's image alone on the bridge, under wrk:
+ * gunicorn's sync workers (the image's setting, which close the connection
+ * after every response) vs gthread workers (keep-alive), set through
+ * GUNICORN_CMD_ARGS, which gunicorn reads on top of its config file.
+ */
+export async function workerClassExperiment(
+  image: string,
+  wrk: (url: string) => Promise<WrkResult>,
+): Promise<{ workers: string; result: WrkResult }[]> {
+  const label = "flask-bridge.bench=experiment";
+  const variants: [string, string][] = [
+    ["sync, 2 workers (as shipped)", ""],
+    ["gthread, 2 workers × 4 threads", "--worker-class gthread --threads 4 --keep-alive 5"],
+  ];
+  const rows: { workers: string; result: WrkResult }[] = [];
+  for (const [workers, args] of variants) {
+    const name = "bench-workers";
+    try {
+      docker(
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--label",
+        label,
+        "-p",
+        "127.0.0.1:27101:5000",
+        "-e",
+        `GUNICORN_CMD_ARGS=${args}`,
+        "--user",
+        "10001:10001",
+        "--read-only",
+        "--tmpfs",
+        "/tmp:rw,noexec,nosuid,size=16m",
+        image,
+      );
+      await waitForApps(["http://127.0.0.1:27101/"], 30_000);
+      const result = await wrk("http://127.0.0.1:27101/");
+      rows.push({ workers, result });
+      log(
+        `  ${workers}: ${result.requestsPerSecond} req/s, p99 ${result.latencyMs.p99} ms, errors ${result.errors.total}`,
+      );
+    } finally {
+      const left = dockerLines("ps", "-aq", "--filter", `label=${label}`);
+      if (left.length > 0) docker("rm", "-f", ...left);
+    }
     await sleep(1000);
   }
   return rows;

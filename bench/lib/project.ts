@@ -50,8 +50,6 @@ export interface UpBreakdown {
   toStackRegistered: number;
   /** TypeScript compile and program evaluation: Stack registered until the first resource of ours. */
   programLoad: number;
-  /** The docker provider plugin: its first registration until it is configured. */
-  dockerProvider: number;
   image: number;
   network: number;
   /** First container registered until the last one is done. */
@@ -211,7 +209,6 @@ export function analyzeUp(start: number, end: number, timeline: Timed[], docker:
   return {
     toStackRegistered: (stackAt - start) / 1000,
     programLoad: (firstOurs - stackAt) / 1000,
-    dockerProvider: span(urnsOf((type) => type === "pulumi:providers:docker")),
     image: span(urnsOf((type) => type === "docker:index/image:Image")),
     network: span(urnsOf((type) => type === "docker:index/network:Network")),
     containersSpan: span(containers),
@@ -226,6 +223,50 @@ export function analyzeUp(start: number, end: number, timeline: Timed[], docker:
   };
 }
 
+/** Where a destroy's time went, in seconds from the Automation API call. */
+export interface DestroyBreakdown {
+  /** CLI start, state load, provider plugins start, until the first delete begins. */
+  toFirstDelete: number;
+  /** First container delete begun until the last one is done (in parallel). */
+  containersSpan: number;
+  /** One container delete, median: stop (SIGTERM, gunicorn's graceful shutdown), then remove. */
+  containerEach: number;
+  /** Last delete done until the call returned. */
+  tail: number;
+  total: number;
+}
+
+export function analyzeDestroy(start: number, end: number, timeline: Timed[]): DestroyBreakdown {
+  const pre = new Map<string, number>();
+  const done = new Map<string, number>();
+  const types = new Map<string, string>();
+  for (const { at, event } of timeline) {
+    const urn = urnOf(event);
+    const type = typeOf(event);
+    if (!urn || !type) continue;
+    types.set(urn, type);
+    if (event.resourcePreEvent && !pre.has(urn)) pre.set(urn, at);
+    if (event.resOutputsEvent) done.set(urn, at);
+  }
+  const containers = [...types.entries()]
+    .filter(([, type]) => type === "docker:index/container:Container")
+    .map(([urn]) => urn);
+  const starts = containers.map((urn) => pre.get(urn)).filter((v): v is number => v !== undefined);
+  const ends = containers.map((urn) => done.get(urn)).filter((v): v is number => v !== undefined);
+  const firstDelete = Math.min(...pre.values());
+  return {
+    toFirstDelete: (firstDelete - start) / 1000,
+    containersSpan: starts.length && ends.length ? (Math.max(...ends) - Math.min(...starts)) / 1000 : Number.NaN,
+    containerEach: median(
+      containers
+        .map((urn) => ((done.get(urn) ?? Number.NaN) - (pre.get(urn) ?? Number.NaN)) / 1000)
+        .filter(Number.isFinite),
+    ),
+    tail: (end - Math.max(...done.values())) / 1000,
+    total: (end - start) / 1000,
+  };
+}
+
 /** The bench stack, driven through the Automation API like the e2e suite. */
 export class BenchProject {
   private constructor(
@@ -235,8 +276,17 @@ export class BenchProject {
   ) {}
 
   static async create(logFile: string, signal: AbortSignal): Promise<BenchProject> {
-    const stack = await freshStack(STACK, benchConfig(8));
-    return new BenchProject(stack, logFile, signal);
+    // The file backend is shared with the dev and e2e stacks; `stack ls` can
+    // read a state file another run is writing ("error: EOF"). Try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return new BenchProject(await freshStack(STACK, benchConfig(8)), logFile, signal);
+      } catch (error) {
+        if (attempt >= 3) throw error;
+        log(`creating the stack failed (${String(error).split("\n")[0]}); again in 3 s`);
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+      }
+    }
   }
 
   configure(containers: number): void {
@@ -285,20 +335,24 @@ export class BenchProject {
     return { seconds, changes: changes as Record<string, number> };
   }
 
-  async destroy(options: { parallel?: number } = {}): Promise<number> {
+  async destroy(options: { parallel?: number } = {}): Promise<{ seconds: number; breakdown: DestroyBreakdown }> {
     fs.appendFileSync(this.logFile, `\n=== destroy ${new Date().toISOString()}\n`);
+    const timeline: Timed[] = [];
+    const start = Date.now();
     const t0 = performance.now();
     const result = await this.stack.destroy({
       color: "never",
       onOutput: this.output,
+      onEvent: (event) => timeline.push({ at: Date.now(), event }),
       signal: this.signal,
       ...(options.parallel ? { parallel: options.parallel } : {}),
     });
     const seconds = (performance.now() - t0) / 1000;
+    const end = Date.now();
     if (result.summary.result !== "succeeded") throw new Error(`pulumi destroy: ${result.summary.result}`);
     const left = labelled(STACK).containers;
     if (left.length > 0) throw new Error(`destroy left containers behind: ${left.join(", ")}`);
-    return seconds;
+    return { seconds, breakdown: analyzeDestroy(start, end, timeline) };
   }
 
   runningContainers(): string[] {

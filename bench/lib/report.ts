@@ -1,5 +1,5 @@
-import type { UpBreakdown } from "./project";
-import { linearFit, mb, median, medianRange, ratio, type Summary, seconds, summarize } from "./util";
+import type { DestroyBreakdown, UpBreakdown } from "./project";
+import { bytes, linearFit, median, medianRange, ratio, type Summary, seconds, summarize } from "./util";
 import type { WrkResult } from "./wrk";
 
 export type ToolName = "tutorial" | "compose" | "project";
@@ -32,6 +32,9 @@ export interface Results {
     baseImageNote: string | null;
     goBuildRunningAtStart: boolean;
     goBuildRunningAtEnd: boolean;
+    cpuBusyPercentAtStart: number;
+    otherWorkloadsAtStart: string[];
+    otherWorkloadsAtEnd: string[];
     loadAverageAtStart: number[];
   };
   samples: {
@@ -42,13 +45,21 @@ export interface Results {
   /** What each preview on the converged stack reported, e.g. { same: 28 }. */
   previewChanges: Record<string, number>[];
   breakdowns: UpBreakdown[];
+  destroyBreakdowns: DestroyBreakdown[];
   images: { tutorial: ImageFacts; project: ImageFacts } | null;
   wrk: {
     options: { threads: number; connections: number; durationSeconds: number };
     runs: { tool: ToolName; round: number; result: WrkResult }[];
   };
   idleCpuPercent: { tutorial: number[]; project: number[] };
-  scaling: { containers: number; round: number; up: number; destroy: number; breakdown: UpBreakdown }[];
+  scaling: {
+    containers: number;
+    round: number;
+    up: number;
+    destroy: number;
+    breakdown: UpBreakdown;
+    destroyBreakdown: DestroyBreakdown;
+  }[];
   /** The largest scale again with a wider --parallel. */
   scalingParallel: {
     containers: number;
@@ -63,13 +74,14 @@ export interface Results {
     /** Preview on the converged stack: as run (policy pack, type-checked), without the pack, transpile-only. */
     previewVariants?: { asRun: Summary; noPolicy: Summary; transpileOnly: Summary };
     composeDefaultDown?: number;
+    stopVersusKill?: { stopThenRemove: number; forceRemove: number };
+    workerClass?: { workers: string; result: WrkResult }[];
   };
 }
 
 const BREAKDOWN_ROWS: [keyof UpBreakdown, string][] = [
   ["toStackRegistered", "CLI, backend, policy pack and language host start, until the Stack resource is registered"],
   ["programLoad", "TypeScript compile (ts-node, type-checked) and program run, until our first resource"],
-  ["dockerProvider", "docker provider plugin start and configure"],
   ["image", "image (cached build through BuildKit)"],
   ["network", "user-defined network"],
   ["containersSpan", "containers: first registered to last done (in parallel)"],
@@ -118,7 +130,8 @@ export function renderMarkdown(results: Results): string {
   out.push(
     `Base image for both images: \`${meta.baseImage}\`${meta.baseImageNote ? ` (${meta.baseImageNote})` : ""}. ` +
       `${meta.rounds} timed rounds per tool after one untimed warm-up, tools alternating (tutorial, Compose, project, tutorial, ...), one engine, one run. ` +
-      `A \`go build\` was running: ${meta.goBuildRunningAtStart ? "YES at start" : "no"} at start, ${meta.goBuildRunningAtEnd ? "YES" : "no"} at the end.`,
+      `Machine before the start: CPU ${meta.cpuBusyPercentAtStart.toFixed(0)}% busy over 3 s; a \`go build\` running: ${meta.goBuildRunningAtStart ? "YES" : "no"}; ` +
+      `other workloads at start: ${meta.otherWorkloadsAtStart.join(", ") || "none"}, at the end: ${meta.otherWorkloadsAtEnd.join(", ") || "none"}${meta.goBuildRunningAtEnd ? " (and a go build)" : ""}.`,
   );
   out.push("");
   out.push("## Up, preview, down");
@@ -197,6 +210,34 @@ export function renderMarkdown(results: Results): string {
     out.push("");
   }
 
+  if (results.destroyBreakdowns.length > 0) {
+    const d = results.destroyBreakdowns;
+    out.push("And its `destroy` (the program does not run; median, seconds):");
+    out.push("");
+    out.push(
+      table(
+        ["phase", "seconds"],
+        [
+          [
+            "CLI start, state, provider plugins, until the first delete",
+            seconds(median(d.map((b) => b.toFirstDelete))),
+          ],
+          [
+            "containers: first delete begun to last done (in parallel)",
+            seconds(median(d.map((b) => b.containersSpan))),
+          ],
+          [
+            "  one container delete (median): `docker stop` (SIGTERM, gunicorn exits) then remove",
+            seconds(median(d.map((b) => b.containerEach))),
+          ],
+          ["last delete done → call returns", seconds(median(d.map((b) => b.tail)))],
+          ["total", seconds(median(d.map((b) => b.total)))],
+        ],
+      ),
+    );
+    out.push("");
+  }
+
   if (results.images) {
     out.push("## Image size");
     out.push("");
@@ -207,15 +248,22 @@ export function renderMarkdown(results: Results): string {
         [
           [
             "tutorial's Dockerfile (`bench/tutorial-app`)",
-            mb(tutorial.bytes),
-            mb(tutorial.baseBytes),
-            mb(tutorial.appBytes),
+            bytes(tutorial.bytes),
+            bytes(tutorial.baseBytes),
+            bytes(tutorial.appBytes),
           ],
-          ["this project (`app/Dockerfile`)", mb(project.bytes), mb(project.baseBytes), mb(project.appBytes)],
+          ["this project (`app/Dockerfile`)", bytes(project.bytes), bytes(project.baseBytes), bytes(project.appBytes)],
         ],
       ),
     );
     out.push("");
+    if (meta.baseImageNote) {
+      out.push(
+        "On this stand-in base, Flask and gunicorn already come from Debian's packages, so both images' `pip install` steps add nothing; " +
+          "on `python:3.11-slim` they would add the wheels (Flask and its dependencies, and gunicorn for this project).",
+      );
+      out.push("");
+    }
     for (const [name, facts] of [
       ["tutorial", tutorial],
       ["this project", project],
@@ -301,13 +349,26 @@ export function renderMarkdown(results: Results): string {
         medianRange(up),
         medianRange(destroy),
         seconds(up.median / n, 3),
+        seconds(destroy.median / n, 3),
         seconds(containersSpan),
         seconds(median(at.map((row) => row.breakdown.containerEach))),
+        seconds(median(at.map((row) => row.breakdown.startToHealthy))),
+        seconds(median(at.map((row) => row.destroyBreakdown.containerEach))),
       ];
     });
     out.push(
       table(
-        ["containers", "up", "destroy", "up per container", "up: containers span", "up: one container (median)"],
+        [
+          "containers",
+          "up",
+          "destroy",
+          "up per container",
+          "destroy per container",
+          "up: containers span",
+          "up: one container resource (median)",
+          "up: start → healthy (median)",
+          "destroy: one container delete (median)",
+        ],
         rows,
       ),
     );
@@ -337,7 +398,13 @@ export function renderMarkdown(results: Results): string {
 
   const { healthInterval, previewVariants, composeDefaultDown } = results.experiments;
   const wide = results.scalingParallel;
-  if (healthInterval || previewVariants || composeDefaultDown !== undefined || wide.length > 0) {
+  if (
+    healthInterval ||
+    previewVariants ||
+    composeDefaultDown !== undefined ||
+    results.experiments.stopVersusKill ||
+    wide.length > 0
+  ) {
     out.push("## Experiments behind the suggestions");
     out.push("");
     if (wide.length > 0) {
@@ -414,6 +481,33 @@ export function renderMarkdown(results: Results): string {
             ],
           ],
         ),
+      );
+      out.push("");
+    }
+    if (results.experiments.workerClass) {
+      out.push(
+        "gunicorn workers: one container of this project's image alone (no stack, no healthcheck load), same wrk settings, once each:",
+      );
+      out.push("");
+      out.push(
+        table(
+          ["workers", "requests/s", "p50 ms", "p99 ms", "errors"],
+          results.experiments.workerClass.map(({ workers, result }) => [
+            workers,
+            result.requestsPerSecond.toFixed(0),
+            seconds(result.latencyMs.p50),
+            seconds(result.latencyMs.p99),
+            String(result.errors.total),
+          ]),
+        ),
+      );
+      out.push("");
+    }
+    if (results.experiments.stopVersusKill) {
+      const { stopThenRemove, forceRemove } = results.experiments.stopVersusKill;
+      out.push(
+        `Removing one container of this project's image (4 each, one after the other, median): \`docker stop\` + \`docker rm\` ${seconds(stopThenRemove)} s ` +
+          `(what the stand-in provider's delete does: SIGTERM, gunicorn's graceful shutdown) vs \`docker rm -f\` ${seconds(forceRemove)} s (SIGKILL, as the tutorial does).`,
       );
       out.push("");
     }

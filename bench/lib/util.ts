@@ -64,8 +64,10 @@ export function ratio(numerator: Summary | undefined, denominator: Summary | und
   return `${(numerator.median / denominator.median).toFixed(1)}×`;
 }
 
-export function mb(bytes: number): string {
-  return `${(bytes / 1e6).toFixed(1)} MB`;
+export function bytes(count: number): string {
+  if (Math.abs(count) >= 1e6) return `${(count / 1e6).toFixed(1)} MB`;
+  if (Math.abs(count) >= 1e3) return `${(count / 1e3).toFixed(1)} kB`;
+  return `${count} B`;
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
