@@ -23,10 +23,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { docker, dockerLines, REPO_ROOT, requirePrerequisites } from "../tests/e2e/harness";
-import { renderChart, type ScaleRow } from "./lib/chart";
 import { healthIntervalExperiment, idleCpu, stopVersusKill, workerClassExperiment } from "./lib/experiments";
 import { BenchProject, benchUrls, removeBenchStack } from "./lib/project";
-import { type ImageFacts, type Results, renderMarkdown, type ToolName } from "./lib/report";
+import { type ImageFacts, type Results, type ToolName, writeResults } from "./lib/report";
 import { log, run, sleep, summarize, waitForApps } from "./lib/util";
 import { runWrk, type WrkResult } from "./lib/wrk";
 
@@ -74,6 +73,8 @@ const abort = new AbortController();
 // One signal is handed to every operation of the run.
 setMaxListeners(0, abort.signal);
 let project: BenchProject | undefined;
+/** Whatever was measured so far; written out even when a later phase fails. */
+let partial: Results | undefined;
 
 function goBuildRunning(): boolean {
   try {
@@ -108,6 +109,20 @@ function otherWorkloads(): string[] {
     }
   }
   return found;
+}
+
+/** The lines of a failed operation that say why: Pulumi's "error:" lines, else the first line. */
+function failureReason(error: unknown): string {
+  const text = String(error instanceof Error ? error.message : error);
+  const reasons = [
+    ...new Set(
+      text
+        .split("\n")
+        .filter((line) => /^\s*error: /.test(line))
+        .map((line) => line.trim()),
+    ),
+  ];
+  return (reasons.length > 0 ? reasons.slice(0, 4).join(" / ") : (text.split("\n")[0] ?? "")).slice(0, 600);
 }
 
 function runningWithLabel(label: string): number {
@@ -237,8 +252,11 @@ async function main(): Promise<number> {
     idleCpuPercent: { tutorial: [], project: [] },
     scaling: [],
     scalingParallel: [],
+    scalingFailures: [],
     experiments: {},
   };
+
+  partial = results;
 
   // --- warm-up: images built and cached, stack created; nothing here is timed ---
   log("warm-up: tutorial image, compose, bench stack (first up builds the project's image)");
@@ -373,15 +391,40 @@ async function main(): Promise<number> {
   }
 
   // --- scaling: the project at several sizes ---
-  for (let round = 1; round <= SCALE_ROUNDS; round++) {
-    for (const containers of SCALES) {
-      await sleep(SETTLE_MS);
-      stack.configure(containers);
-      const t0 = performance.now();
-      const up = await stack.up();
+  // A failed up is a result too (e.g. healthchecks timing out on a busy
+  // machine): it is recorded, the stack is destroyed, and the run goes on.
+  const scaleRun = async (containers: number, round: number, parallel?: number) => {
+    await sleep(SETTLE_MS);
+    stack.configure(containers);
+    const options = parallel ? { parallel } : {};
+    const started = performance.now();
+    let up: Awaited<ReturnType<BenchProject["up"]>>;
+    try {
+      up = await stack.up(options);
       expectRunning(`project at ${containers}`, containers, stack.runningContainers().length);
-      await sleep(SETTLE_MS);
-      const down = await stack.destroy();
+    } catch (error) {
+      if (abort.signal.aborted) throw error;
+      const reason = failureReason(error);
+      const seconds = (performance.now() - started) / 1000;
+      log(
+        `scale ${containers} round ${round}${parallel ? ` --parallel ${parallel}` : ""}: up FAILED after ${seconds.toFixed(1)}s: ${reason}`,
+      );
+      results.scalingFailures.push({ containers, round, parallel: parallel ?? null, seconds, reason });
+      await stack.destroy(options);
+      return;
+    }
+    await sleep(SETTLE_MS);
+    const down = await stack.destroy(options);
+    if (parallel) {
+      results.scalingParallel.push({
+        containers,
+        parallel,
+        round,
+        up: up.seconds,
+        destroy: down.seconds,
+        breakdown: up.breakdown,
+      });
+    } else {
       results.scaling.push({
         containers,
         round,
@@ -390,27 +433,17 @@ async function main(): Promise<number> {
         breakdown: up.breakdown,
         destroyBreakdown: down.breakdown,
       });
-      log(
-        `scale ${containers} round ${round}: up ${up.seconds.toFixed(2)}s, destroy ${down.seconds.toFixed(2)}s (${((performance.now() - t0) / 1000).toFixed(0)}s)`,
-      );
+    }
+    log(
+      `scale ${containers} round ${round}${parallel ? ` --parallel ${parallel}` : ""}: up ${up.seconds.toFixed(2)}s, destroy ${down.seconds.toFixed(2)}s`,
+    );
+  };
+  for (let round = 1; round <= SCALE_ROUNDS; round++) {
+    for (const containers of SCALES) {
+      await scaleRun(containers, round);
       if (PARALLEL > 0 && containers === Math.max(...SCALES)) {
         // The same size again with more resource operations at once than the CLI's default.
-        await sleep(SETTLE_MS);
-        const wide = await stack.up({ parallel: PARALLEL });
-        expectRunning(`project at ${containers}`, containers, stack.runningContainers().length);
-        await sleep(SETTLE_MS);
-        const wideDown = await stack.destroy({ parallel: PARALLEL });
-        results.scalingParallel.push({
-          containers,
-          parallel: PARALLEL,
-          round,
-          up: wide.seconds,
-          destroy: wideDown.seconds,
-          breakdown: wide.breakdown,
-        });
-        log(
-          `scale ${containers} round ${round} --parallel ${PARALLEL}: up ${wide.seconds.toFixed(2)}s, destroy ${wideDown.seconds.toFixed(2)}s`,
-        );
+        await scaleRun(containers, round, PARALLEL);
       }
     }
   }
@@ -420,29 +453,7 @@ async function main(): Promise<number> {
   results.meta.otherWorkloadsAtEnd = otherWorkloads();
 
   // --- output ---
-  const markdown = renderMarkdown(results);
-  fs.writeFileSync(path.join(RESULTS_DIR, "results.md"), markdown);
-  fs.writeFileSync(path.join(RESULTS_DIR, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-  const label = { tutorial: "tutorial", compose: "Compose", project: "this project" } as const;
-  const bars = [];
-  for (const tool of order) {
-    const samples = results.samples[tool];
-    const metrics: [string, number[]][] = [
-      ["up", samples.up],
-      ["up until all answer", samples.ready],
-      ["down / destroy", samples.down],
-    ];
-    if (tool === "project") metrics.splice(2, 0, ["preview", results.samples.project.preview]);
-    for (const [metric, values] of metrics) {
-      const summary = summarize(values);
-      if (summary.n > 0) bars.push({ metric, tool: label[tool], ...summary, samples: undefined });
-    }
-  }
-  const scaleRows: ScaleRow[] = results.scaling.flatMap((row) => [
-    { containers: row.containers, operation: "up" as const, seconds: row.up },
-    { containers: row.containers, operation: "destroy" as const, seconds: row.destroy },
-  ]);
-  fs.writeFileSync(path.join(RESULTS_DIR, "chart.svg"), await renderChart(bars, scaleRows));
+  const markdown = await writeResults(results, RESULTS_DIR);
   process.stdout.write(`${markdown}\n`);
   log(`wrote ${path.relative(REPO_ROOT, RESULTS_DIR)}/results.md, results.json and chart.svg`);
 
@@ -476,6 +487,15 @@ main()
   })
   .catch(async (error) => {
     log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    if (partial) {
+      partial.meta.incomplete = failureReason(error);
+      try {
+        await writeResults(partial, RESULTS_DIR);
+        log(`wrote the results measured so far to ${path.relative(REPO_ROOT, RESULTS_DIR)}/ (marked incomplete)`);
+      } catch (writeError) {
+        log(`could not write the partial results: ${String(writeError)}`);
+      }
+    }
     await cleanupOnce();
     process.exit(1);
   });

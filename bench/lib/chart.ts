@@ -23,7 +23,9 @@ export async function renderChart(bars: BarRow[], scale: ScaleRow[]): Promise<st
   const vegaLite = await import("vega-lite");
   const vega = await import("vega");
   const tools = [...new Set(bars.map((row) => row.tool))];
-  const metrics = [...new Set(bars.map((row) => row.metric))];
+  const order = ["up", "up until all answer", "preview", "down / destroy"];
+  const present = [...new Set(bars.map((row) => row.metric))];
+  const metrics = [...order.filter((m) => present.includes(m)), ...present.filter((m) => !order.includes(m))];
   const panels: object[] = [
     {
       title: "Same engine, alternating rounds: median (bar) and min-max (rule), seconds",

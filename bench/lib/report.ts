@@ -1,3 +1,6 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { type BarRow, renderChart, type ScaleRow } from "./chart";
 import type { DestroyBreakdown, UpBreakdown } from "./project";
 import { bytes, linearFit, median, medianRange, ratio, type Summary, seconds, summarize } from "./util";
 import type { WrkResult } from "./wrk";
@@ -36,6 +39,8 @@ export interface Results {
     otherWorkloadsAtStart: string[];
     otherWorkloadsAtEnd: string[];
     loadAverageAtStart: number[];
+    /** Set when the run stopped early: why. */
+    incomplete?: string;
   };
   samples: {
     tutorial: { up: number[]; ready: number[]; down: number[] };
@@ -60,6 +65,8 @@ export interface Results {
     breakdown: UpBreakdown;
     destroyBreakdown: DestroyBreakdown;
   }[];
+  /** Ups that failed in the scaling phase, and why. */
+  scalingFailures: { containers: number; round: number; parallel: number | null; seconds: number; reason: string }[];
   /** The largest scale again with a wider --parallel. */
   scalingParallel: {
     containers: number;
@@ -82,7 +89,7 @@ export interface Results {
 const BREAKDOWN_ROWS: [keyof UpBreakdown, string][] = [
   ["toStackRegistered", "CLI, backend, policy pack and language host start, until the Stack resource is registered"],
   ["programLoad", "TypeScript compile (ts-node, type-checked) and program run, until our first resource"],
-  ["image", "image (cached build through BuildKit)"],
+  ["image", "image (`docker build`, a cache hit)"],
   ["network", "user-defined network"],
   ["containersSpan", "containers: first registered to last done (in parallel)"],
   ["containerEach", "  one container resource (median)"],
@@ -134,6 +141,10 @@ export function renderMarkdown(results: Results): string {
       `other workloads at start: ${meta.otherWorkloadsAtStart.join(", ") || "none"}, at the end: ${meta.otherWorkloadsAtEnd.join(", ") || "none"}${meta.goBuildRunningAtEnd ? " (and a go build)" : ""}.`,
   );
   out.push("");
+  if (meta.incomplete) {
+    out.push(`**INCOMPLETE RUN**: stopped early: ${meta.incomplete}`);
+    out.push("");
+  }
   out.push("## Up, preview, down");
   out.push("");
   out.push("Seconds, median (min–max). Ratio: this project's median over the other's.");
@@ -331,7 +342,7 @@ export function renderMarkdown(results: Results): string {
     out.push("");
   }
 
-  if (results.scaling.length > 0) {
+  if (results.scaling.length > 0 || results.scalingFailures.length > 0) {
     out.push("## Scaling: this project's up and destroy by container count");
     out.push("");
     out.push(
@@ -394,6 +405,23 @@ export function renderMarkdown(results: Results): string {
       );
       out.push("");
     }
+    if (results.scalingFailures.length > 0) {
+      out.push("Ups that **failed** (recorded, then the stack was destroyed and the run went on):");
+      out.push("");
+      out.push(
+        table(
+          ["containers", "round", "--parallel", "failed after (s)", "why"],
+          results.scalingFailures.map((f) => [
+            String(f.containers),
+            String(f.round),
+            f.parallel === null ? "default" : String(f.parallel),
+            seconds(f.seconds, 1),
+            f.reason.replace(/\|/g, "\\|"),
+          ]),
+        ),
+      );
+      out.push("");
+    }
   }
 
   const { healthInterval, previewVariants, composeDefaultDown } = results.experiments;
@@ -403,6 +431,7 @@ export function renderMarkdown(results: Results): string {
     previewVariants ||
     composeDefaultDown !== undefined ||
     results.experiments.stopVersusKill ||
+    results.experiments.workerClass ||
     wide.length > 0
   ) {
     out.push("## Experiments behind the suggestions");
@@ -520,4 +549,33 @@ export function renderMarkdown(results: Results): string {
     }
   }
   return out.join("\n");
+}
+
+/** Writes results.md, results.json and chart.svg into dir; returns the Markdown. */
+export async function writeResults(results: Results, dir: string): Promise<string> {
+  fs.mkdirSync(dir, { recursive: true });
+  const markdown = renderMarkdown(results);
+  fs.writeFileSync(path.join(dir, "results.md"), markdown);
+  fs.writeFileSync(path.join(dir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  const label = { tutorial: "tutorial", compose: "Compose", project: "this project" } as const;
+  const bars: BarRow[] = [];
+  for (const tool of ["tutorial", "compose", "project"] as const) {
+    const samples = results.samples[tool];
+    const metrics: [string, number[]][] = [
+      ["up", samples.up],
+      ["up until all answer", samples.ready],
+      ["down / destroy", samples.down],
+    ];
+    if (tool === "project") metrics.splice(2, 0, ["preview", results.samples.project.preview]);
+    for (const [metric, values] of metrics) {
+      const { n, median, min, max } = summarize(values);
+      if (n > 0) bars.push({ metric, tool: label[tool], median, min, max });
+    }
+  }
+  const scaleRows: ScaleRow[] = results.scaling.flatMap((row) => [
+    { containers: row.containers, operation: "up" as const, seconds: row.up },
+    { containers: row.containers, operation: "destroy" as const, seconds: row.destroy },
+  ]);
+  fs.writeFileSync(path.join(dir, "chart.svg"), await renderChart(bars, scaleRows));
+  return markdown;
 }
