@@ -11,6 +11,8 @@
  *   BENCH_EXPERIMENTS   1 (default) runs the experiments behind the suggestions; 0 skips
  *   BENCH_PARALLEL      --parallel tried at the largest scale besides the CLI's default
  *                       (default 64; 0 skips)
+ *   BENCH_SCALE_PARALLEL --parallel for every scaling run (default: the CLI's own)
+ *   BENCH_RESULTS_DIR   where the results go (default bench/results)
  *
  * Writes bench/results/{results.md,results.json,chart.svg} and prints the table.
  * Everything it creates carries a label (flask-bridge.bench=..., or the bench
@@ -30,7 +32,7 @@ import { log, run, sleep, summarize, waitForApps } from "./lib/util";
 import { runWrk, type WrkResult } from "./lib/wrk";
 
 const BENCH_DIR = path.join(REPO_ROOT, "bench");
-const RESULTS_DIR = path.join(BENCH_DIR, "results");
+const RESULTS_DIR = path.resolve(REPO_ROOT, process.env.BENCH_RESULTS_DIR || path.join(BENCH_DIR, "results"));
 const TUTORIAL_SH = path.join(BENCH_DIR, "tutorial.sh");
 const COMPOSE = ["-p", "bench-compose", "-f", path.join(BENCH_DIR, "compose.yaml")];
 const TUTORIAL_IMAGE = "flask-bridge-bench-tutorial";
@@ -62,6 +64,7 @@ const WRK_SECONDS = intFromEnv("BENCH_WRK_SECONDS", 10);
 const WRK_ROUNDS = intFromEnv("BENCH_WRK_ROUNDS", 2);
 const EXPERIMENTS = process.env.BENCH_EXPERIMENTS !== "0";
 const PARALLEL = intFromEnv("BENCH_PARALLEL", 64);
+const SCALE_PARALLEL = intFromEnv("BENCH_SCALE_PARALLEL", 0);
 const WRK_OPTIONS = { threads: 2, connections: 16, durationSeconds: WRK_SECONDS };
 /** A pause between operations, so one tool's leftovers in dockerd do not land on the next. */
 const SETTLE_MS = 1000;
@@ -220,6 +223,7 @@ async function main(): Promise<number> {
       rounds: ROUNDS,
       scales: SCALES,
       scaleRounds: SCALE_ROUNDS,
+      scaleParallel: SCALE_PARALLEL || null,
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model ?? "unknown",
       memoryGB: Math.round(os.totalmem() / 1e9),
@@ -393,7 +397,7 @@ async function main(): Promise<number> {
   // --- scaling: the project at several sizes ---
   // A failed up is a result too (e.g. healthchecks timing out on a busy
   // machine): it is recorded, the stack is destroyed, and the run goes on.
-  const scaleRun = async (containers: number, round: number, parallel?: number) => {
+  const scaleRun = async (containers: number, round: number, parallel?: number, extra = false) => {
     await sleep(SETTLE_MS);
     stack.configure(containers);
     const options = parallel ? { parallel } : {};
@@ -415,7 +419,7 @@ async function main(): Promise<number> {
     }
     await sleep(SETTLE_MS);
     const down = await stack.destroy(options);
-    if (parallel) {
+    if (extra && parallel) {
       results.scalingParallel.push({
         containers,
         parallel,
@@ -440,10 +444,10 @@ async function main(): Promise<number> {
   };
   for (let round = 1; round <= SCALE_ROUNDS; round++) {
     for (const containers of SCALES) {
-      await scaleRun(containers, round);
+      await scaleRun(containers, round, SCALE_PARALLEL || undefined);
       if (PARALLEL > 0 && containers === Math.max(...SCALES)) {
         // The same size again with more resource operations at once than the CLI's default.
-        await scaleRun(containers, round, PARALLEL);
+        await scaleRun(containers, round, PARALLEL, true);
       }
     }
   }

@@ -21,6 +21,8 @@ export interface Results {
     rounds: number;
     scales: number[];
     scaleRounds: number;
+    /** --parallel of every scaling run; null: the CLI's default. */
+    scaleParallel?: number | null;
     cpus: number;
     cpuModel: string;
     memoryGB: number;
@@ -346,7 +348,8 @@ export function renderMarkdown(results: Results): string {
     out.push("## Scaling: this project's up and destroy by container count");
     out.push("");
     out.push(
-      "Half of the published containers on the default bridge, half on the user-defined network, plus host and none (64 = 31 + 31 + 1 + 1). Seconds, median (min–max).",
+      "Half of the published containers on the default bridge, half on the user-defined network, plus host and none (64 = 31 + 31 + 1 + 1). " +
+        `\`--parallel\`: ${meta.scaleParallel ?? `the CLI's default (${meta.pulumiDefaultParallel ?? "?"})`}. Seconds, median (min–max).`,
     );
     out.push("");
     const counts = [...new Set(results.scaling.map((row) => row.containers))].sort((a, b) => a - b);
