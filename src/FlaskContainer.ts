@@ -80,7 +80,8 @@ export class FlaskContainer extends pulumi.ComponentResource {
         envs: [...plan.env],
         healthcheck: { ...healthcheck, tests: [...healthcheck.tests] },
         wait: true,
-        waitTimeout: 60,
+        // Generous: the wait ends as soon as the container is healthy.
+        waitTimeout: 180,
         restart: "unless-stopped",
         mustRun: true,
         labels: toLabelList({ ...args.labels, "flask-bridge.network-kind": plan.kind }),
