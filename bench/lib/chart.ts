@@ -14,7 +14,7 @@ export interface BarRow {
 
 export interface ScaleRow {
   containers: number;
-  operation: "up" | "destroy";
+  operation: "up" | "destroy" | "up (failed)";
   seconds: number;
 }
 
@@ -66,7 +66,8 @@ export async function renderChart(bars: BarRow[], scale: ScaleRow[]): Promise<st
   ];
   if (scale.length > 0) {
     panels.push({
-      title: "This project: up and destroy by container count (points: runs; line: median)",
+      title:
+        "This project: up and destroy by container count (points: runs; line: median; failed: time until the up failed)",
       width: 520,
       height: 240,
       data: { values: scale },
@@ -80,6 +81,7 @@ export async function renderChart(bars: BarRow[], scale: ScaleRow[]): Promise<st
           },
         },
         {
+          transform: [{ filter: "datum.operation !== 'up (failed)'" }],
           mark: { type: "line", point: false },
           encoding: {
             x: { field: "containers", type: "quantitative" },

@@ -575,10 +575,19 @@ export async function writeResults(results: Results, dir: string): Promise<strin
       if (n > 0) bars.push({ metric, tool: label[tool], median, min, max });
     }
   }
-  const scaleRows: ScaleRow[] = results.scaling.flatMap((row) => [
-    { containers: row.containers, operation: "up" as const, seconds: row.up },
-    { containers: row.containers, operation: "destroy" as const, seconds: row.destroy },
-  ]);
+  const scaleRows: ScaleRow[] = [
+    ...results.scaling.flatMap((row) => [
+      { containers: row.containers, operation: "up" as const, seconds: row.up },
+      { containers: row.containers, operation: "destroy" as const, seconds: row.destroy },
+    ]),
+    ...(results.scalingFailures ?? [])
+      .filter((failure) => failure.parallel === null || failure.parallel === results.meta.scaleParallel)
+      .map((failure) => ({
+        containers: failure.containers,
+        operation: "up (failed)" as const,
+        seconds: failure.seconds,
+      })),
+  ];
   fs.writeFileSync(path.join(dir, "chart.svg"), await renderChart(bars, scaleRows));
   return markdown;
 }
