@@ -87,6 +87,16 @@ function goBuildRunning(): boolean {
   }
 }
 
+/** The worker settings app/gunicorn.conf.py ships, as the report's label for our server. */
+function gunicornSettings(): string {
+  const conf = fs.readFileSync(path.join(REPO_ROOT, "app", "gunicorn.conf.py"), "utf8");
+  const setting = (key: string) => new RegExp(`^${key}\\s*=\\s*(.+)$`, "m").exec(conf)?.[1]?.trim();
+  const workerClass = setting("worker_class")?.replace(/["']/g, "") ?? "sync";
+  const threads = workerClass === "gthread" ? ` × ${/"THREADS",\s*"(\d+)"/.exec(conf)?.[1] ?? "?"} threads` : "";
+  const workers = /"WORKERS",\s*"(\d+)"/.exec(conf)?.[1] ?? "?";
+  return `${workerClass}, ${workers} workers${threads}${setting("preload_app") === "True" ? ", preload" : ""}`;
+}
+
 /** What `pulumi up --help` gives as --parallel's default (it depends on the CPU count). */
 function defaultParallel(): number | null {
   const help = execFileSync("pulumi", ["up", "--help"], { encoding: "utf8" });
@@ -235,6 +245,7 @@ async function main(): Promise<number> {
       pulumi: (await run("pulumi", ["version"])).stdout.trim(),
       pulumiDefaultParallel: defaultParallel(),
       baseImage: BASE_IMAGE,
+      gunicorn: gunicornSettings(),
       baseImageNote: process.env.FLASK_BRIDGE_BASE_IMAGE_NOTE ?? null,
       goBuildRunningAtStart: buildsAtStart,
       cpuBusyPercentAtStart: busyAtStart,

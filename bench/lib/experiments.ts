@@ -147,18 +147,19 @@ export async function stopVersusKill(image: string): Promise<{ stopThenRemove: n
 
 /**
  * One container of this project's image alone on the bridge, under wrk:
- * gunicorn's sync workers (the image's setting, which close the connection
- * after every response) vs gthread workers (keep-alive), set through
- * GUNICORN_CMD_ARGS, which gunicorn reads on top of its config file.
+ * gunicorn's sync workers (which close the connection after every response)
+ * vs gthread workers (keep-alive), set through GUNICORN_CMD_ARGS, which
+ * gunicorn applies on top of app/gunicorn.conf.py.
  */
 export async function workerClassExperiment(
   image: string,
   wrk: (url: string) => Promise<WrkResult>,
 ): Promise<{ workers: string; result: WrkResult }[]> {
   const label = "flask-bridge.bench=experiment";
+  // GUNICORN_CMD_ARGS overrides app/gunicorn.conf.py, whatever that file sets.
   const variants: [string, string][] = [
-    ["sync, 2 workers (as shipped)", ""],
-    ["gthread, 2 workers × 4 threads", "--worker-class gthread --threads 4 --keep-alive 5"],
+    ["sync, 2 workers", "--worker-class sync --workers 2"],
+    ["gthread, 2 workers × 4 threads", "--worker-class gthread --workers 2 --threads 4"],
   ];
   const rows: { workers: string; result: WrkResult }[] = [];
   for (const [workers, args] of variants) {

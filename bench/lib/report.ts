@@ -34,6 +34,8 @@ export interface Results {
     pulumi: string;
     pulumiDefaultParallel: number | null;
     baseImage: string;
+    /** app/gunicorn.conf.py's worker settings at the time of the run. */
+    gunicorn?: string;
     baseImageNote: string | null;
     goBuildRunningAtStart: boolean;
     goBuildRunningAtEnd: boolean;
@@ -305,7 +307,7 @@ export function renderMarkdown(results: Results): string {
     const rows: string[][] = [];
     for (const [tool, server] of [
       ["tutorial", "tutorial: Flask dev server (`python app.py`)"],
-      ["project", "this project: gunicorn, 2 sync workers"],
+      ["project", `this project: gunicorn (${meta.gunicorn ?? "app/gunicorn.conf.py"})`],
     ] as const) {
       const runs = results.wrk.runs.filter((entry) => entry.tool === tool).map((entry) => entry.result);
       if (runs.length === 0) continue;
@@ -518,7 +520,7 @@ export function renderMarkdown(results: Results): string {
     }
     if (results.experiments.workerClass) {
       out.push(
-        "gunicorn workers: one container of this project's image alone (no stack, no healthcheck load), same wrk settings, once each:",
+        "gunicorn workers: one container of this project's image alone (no stack, no healthcheck load), workers set with `GUNICORN_CMD_ARGS`, same wrk settings, once each:",
       );
       out.push("");
       out.push(
