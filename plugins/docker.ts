@@ -118,28 +118,43 @@ function dockerCli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   });
 }
 
+/** Stamped on every image the stand-in builds, so an identical rebuild can be skipped. */
+const BUILD_KEY_LABEL = "com.pulumi.stand-in.build-key";
+
 const image = {
   async check(news: Json) {
     return { inputs: { ...news, contextDigest: contextDigest(news) } };
   },
   async create(inputs: Json) {
     const build = inputs.build ?? {};
-    const args = Object.entries(build.args ?? {}).flatMap(([key, value]) => ["--build-arg", `${key}=${value}`]);
-    // The classic builder: the v28 client has no buildx here, and the cache works the same.
-    await dockerCli(
-      [
-        "build",
-        "--quiet",
-        "-t",
-        inputs.imageName,
-        "-f",
-        build.dockerfile ?? "Dockerfile",
-        ...args,
-        build.context ?? ".",
-      ],
-      { ...process.env, DOCKER_BUILDKIT: "0" },
-    );
-    const info = await api("GET", `/images/${encodeURIComponent(inputs.imageName)}/json`);
+    // The context digest plus the base image's ID: what Docker's layer cache would key on.
+    const base = build.args?.BASE_IMAGE
+      ? await inspectOrUndefined(`/images/${encodeURIComponent(build.args.BASE_IMAGE)}/json`)
+      : undefined;
+    const buildKey = `${inputs.contextDigest}+${base?.Id ?? "none"}`;
+    let info = await inspectOrUndefined(`/images/${encodeURIComponent(inputs.imageName)}/json`);
+    // Adopt an image this plugin already built from the same inputs: a cached
+    // `docker build` still took 2.5 s of every up from an empty stack.
+    if (info?.Config?.Labels?.[BUILD_KEY_LABEL] !== buildKey) {
+      const args = Object.entries(build.args ?? {}).flatMap(([key, value]) => ["--build-arg", `${key}=${value}`]);
+      // The classic builder: the v28 client has no buildx here, and the cache works the same.
+      await dockerCli(
+        [
+          "build",
+          "--quiet",
+          "-t",
+          inputs.imageName,
+          "-f",
+          build.dockerfile ?? "Dockerfile",
+          "--label",
+          `${BUILD_KEY_LABEL}=${buildKey}`,
+          ...args,
+          build.context ?? ".",
+        ],
+        { ...process.env, DOCKER_BUILDKIT: "0" },
+      );
+      info = await api("GET", `/images/${encodeURIComponent(inputs.imageName)}/json`);
+    }
     const outs = {
       ...inputs,
       repoDigest: info.Id,

@@ -23,10 +23,16 @@ export interface ContainerOutput {
   url: string | null;
 }
 
-/** Fetches a URL from the host, retrying briefly, and prints the body. */
+/**
+ * How long a new container may take to answer. The probes, not Docker's health
+ * status, gate `up`: they poll every 100 ms where a health check runs every 5 s.
+ */
+export const READY_TIMEOUT_SECONDS = 180;
+
+/** Fetches a URL from the host until it answers, and prints the body. */
 const HTTP_PROBE = `
 const url = process.env.PROBE_URL;
-const deadline = Date.now() + 30000;
+const deadline = Date.now() + Number(process.env.PROBE_TIMEOUT_SECONDS) * 1000;
 (async () => {
   for (;;) {
     try {
@@ -35,12 +41,20 @@ const deadline = Date.now() + 30000;
       if (response.ok) { process.stdout.write(body); return; }
     } catch {}
     if (Date.now() > deadline) { console.error("no answer from " + url); process.exit(1); }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 })();`;
 
-/** Lists the network interfaces inside a container, with Python's stdlib (no ip tool in slim images). */
-const LIST_INTERFACES = `docker exec "$CONTAINER" python3 -c 'import socket; print(" ".join(sorted(n for _, n in socket.if_nameindex())))'`;
+/**
+ * Waits inside a none container until its app answers on loopback, then lists
+ * its network interfaces (slim images have no ip tool; /sys has them).
+ */
+const NONE_PROBE = `docker exec -e "TRIES=$((PROBE_TIMEOUT_SECONDS * 10))" "$CONTAINER" bash -c '
+for _ in $(seq "$TRIES"); do
+  if bash /app/healthcheck.sh 2>/dev/null; then echo $(ls /sys/class/net); exit 0; fi
+  sleep 0.1
+done
+echo "no answer inside $HOSTNAME" >&2; exit 1'`;
 
 /** One `docker run -d ... flask-hello-world` of the tutorial, hardened, plus a probe that it answers. */
 export class FlaskContainer extends pulumi.ComponentResource {
@@ -79,9 +93,8 @@ export class FlaskContainer extends pulumi.ComponentResource {
           : undefined,
         envs: [...plan.env],
         healthcheck: { ...healthcheck, tests: [...healthcheck.tests] },
-        wait: true,
-        // Generous: the wait ends as soon as the container is healthy.
-        waitTimeout: 180,
+        // The probe below is the readiness gate (see READY_TIMEOUT_SECONDS).
+        wait: false,
         restart: "unless-stopped",
         mustRun: true,
         labels: toLabelList({ ...args.labels, "flask-bridge.network-kind": plan.kind }),
@@ -104,7 +117,7 @@ export class FlaskContainer extends pulumi.ComponentResource {
             {
               create: HTTP_PROBE,
               interpreter: ["node", "-e"],
-              environment: { PROBE_URL: plan.probeUrl },
+              environment: { PROBE_URL: plan.probeUrl, PROBE_TIMEOUT_SECONDS: String(READY_TIMEOUT_SECONDS) },
               triggers: [container.id],
             },
             { parent: this },
@@ -112,8 +125,8 @@ export class FlaskContainer extends pulumi.ComponentResource {
         : new command.local.Command(
             `${name}-probe`,
             {
-              create: LIST_INTERFACES,
-              environment: { CONTAINER: container.name },
+              create: NONE_PROBE,
+              environment: { CONTAINER: container.name, PROBE_TIMEOUT_SECONDS: String(READY_TIMEOUT_SECONDS) },
               triggers: [container.id],
             },
             { parent: this },

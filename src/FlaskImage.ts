@@ -22,6 +22,20 @@ export class FlaskImage extends pulumi.ComponentResource {
   constructor(name: string, args: FlaskImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("flask-bridge:image:FlaskImage", name, {}, opts);
 
+    // docker.Image never deletes what it built (pulumi-docker#588). The remover
+    // comes first and the build depends on it, so destroy runs it last: after
+    // the containers (which depend on the build) are gone.
+    const remover = args.keepOnDestroy
+      ? undefined
+      : new command.local.Command(
+          `${name}-remove-on-destroy`,
+          {
+            delete: 'docker image rm "$IMAGE" >/dev/null 2>&1 || ! docker image inspect "$IMAGE" >/dev/null 2>&1',
+            environment: { IMAGE: args.imageName },
+          },
+          { parent: this },
+        );
+
     const image = new docker.Image(
       `${name}-build`,
       {
@@ -33,20 +47,8 @@ export class FlaskImage extends pulumi.ComponentResource {
         },
         skipPush: true,
       },
-      { parent: this },
+      { parent: this, dependsOn: remover ? [remover] : [] },
     );
-
-    if (!args.keepOnDestroy) {
-      // docker.Image never deletes what it built (pulumi-docker#588).
-      new command.local.Command(
-        `${name}-remove-on-destroy`,
-        {
-          delete: 'docker image rm "$IMAGE" >/dev/null 2>&1 || ! docker image inspect "$IMAGE" >/dev/null 2>&1',
-          environment: { IMAGE: image.repoDigest },
-        },
-        { parent: this },
-      );
-    }
 
     this.imageName = image.imageName;
     this.repoDigest = image.repoDigest;

@@ -74,6 +74,16 @@ export function inspect(name: string): any {
 }
 
 /** Runs a check from fixtures/netcheck.py inside a container and returns its JSON answer. */
+/** Docker's health status of each container, once all are healthy or the time is up. */
+export async function healthStatuses(names: readonly string[], timeoutMs: number): Promise<Record<string, string>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const statuses = Object.fromEntries(names.map((name) => [name, inspect(name).State.Health?.Status ?? "none"]));
+    if (Object.values(statuses).every((status) => status === "healthy") || Date.now() > deadline) return statuses;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 export function netcheck(container: string, ...args: string[]): Record<string, unknown> {
   const out = execFileSync("docker", ["exec", "-i", container, "python3", "-", ...args], {
     input: NETCHECK,

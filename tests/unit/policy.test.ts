@@ -8,7 +8,7 @@ import {
   uniqueHostPorts,
 } from "../../policy/rules";
 
-const healthy = { tests: ["CMD", "python3", "/app/healthcheck.py"] };
+const healthy = { tests: ["CMD", "bash", "/app/healthcheck.sh"] };
 const kind = (value: string) => [{ label: "flask-bridge.network-kind", value }];
 
 const bridge1: ContainerProps = {

@@ -129,9 +129,9 @@ describe("the program with the tutorial's config", () => {
     });
   });
 
-  it("removes the image on destroy, by its ID", () => {
+  it("removes the image on destroy, by its name", () => {
     const remover = run.declared.find((resource) => resource.name === "image-remove-on-destroy");
-    expect(remover?.inputs.environment).toEqual({ IMAGE: IMAGE_ID });
+    expect(remover?.inputs.environment).toEqual({ IMAGE: "flask-hello-world" });
     expect(remover?.inputs.create).toBeUndefined();
     expect(remover?.inputs.delete).toContain('docker image rm "$IMAGE"');
   });
@@ -199,21 +199,20 @@ describe("the program with the tutorial's config", () => {
     });
   });
 
-  it("gives every container the healthcheck, waits for it, and hardens it", () => {
+  it("gives every container the healthcheck and hardens it; the probe, not the health status, gates up", () => {
     for (const { name, inputs } of ofType(run.declared, "docker:index/container:Container")) {
       const kind = name.replace(/-\d+/, "").replace("-container", "");
       expect([name, inputs]).toEqual([
         name,
         expect.objectContaining({
           healthcheck: {
-            tests: ["CMD", "python3", "/app/healthcheck.py"],
-            interval: "2s",
+            tests: ["CMD", "bash", "/app/healthcheck.sh"],
+            interval: "5s",
             timeout: "5s",
             startPeriod: "30s",
             retries: 3,
           },
-          wait: true,
-          waitTimeout: 180,
+          wait: false,
           restart: "unless-stopped",
           mustRun: true,
           labels: [...LABELS, { label: "flask-bridge.network-kind", value: kind }],
@@ -234,14 +233,14 @@ describe("the program with the tutorial's config", () => {
       ({ inputs }) => [inputs.interpreter ?? "sh", inputs.environment],
     );
     expect(probes).toEqual({
-      "bridge-1-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5001" }],
-      "bridge-2-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5002" }],
-      "bridge-3-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5003" }],
-      "custom-1-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5004" }],
-      "custom-2-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5005" }],
-      "custom-3-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5006" }],
-      "host-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5000" }],
-      "none-probe": ["sh", { CONTAINER: "flask-none" }],
+      "bridge-1-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5001", PROBE_TIMEOUT_SECONDS: "180" }],
+      "bridge-2-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5002", PROBE_TIMEOUT_SECONDS: "180" }],
+      "bridge-3-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5003", PROBE_TIMEOUT_SECONDS: "180" }],
+      "custom-1-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5004", PROBE_TIMEOUT_SECONDS: "180" }],
+      "custom-2-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5005", PROBE_TIMEOUT_SECONDS: "180" }],
+      "custom-3-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5006", PROBE_TIMEOUT_SECONDS: "180" }],
+      "host-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5000", PROBE_TIMEOUT_SECONDS: "180" }],
+      "none-probe": ["sh", { CONTAINER: "flask-none", PROBE_TIMEOUT_SECONDS: "180" }],
     });
   });
 
