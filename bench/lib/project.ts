@@ -312,7 +312,8 @@ function runWrapper(
   return new Promise((resolve, reject) => {
     const child = spawn("bash", ["scripts/pulumi.sh", ...args, "--event-log", eventLog], {
       cwd: REPO_ROOT,
-      env: { ...process.env, FB_STACK: STACK },
+      // --event-log exists only with PULUMI_DEBUG_COMMANDS, as the Automation API sets it.
+      env: { ...process.env, FB_STACK: STACK, PULUMI_DEBUG_COMMANDS: "true" },
       stdio: ["ignore", "pipe", "pipe"],
       signal,
     });
