@@ -20,6 +20,9 @@ export PULUMI_BACKEND_URL="file://$FLASK_BRIDGE_HOME/state"
 export PULUMI_CONFIG_PASSPHRASE=flask-bridge-local
 unset PULUMI_CONFIG_PASSPHRASE_FILE
 export PULUMI_SKIP_UPDATE_CHECK=true
+# The CLI's default is 4 per CPU (8 here). Creates and probes are mostly waiting
+# on dockerd; at 64 containers 32 cut destroy from 42 s to 31 s (bench/).
+export PULUMI_PARALLEL="${PULUMI_PARALLEL:-32}"
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 # `npm run build` type-checks; the engine only needs the JavaScript (saves seconds a run).
 export PULUMI_NODEJS_TRANSPILE_ONLY=true

@@ -99,7 +99,7 @@ const BREAKDOWN_ROWS: [keyof UpBreakdown, string][] = [
   ["containerEach", "  one container resource (median)"],
   ["createToStart", "    of which docker create → start (median)"],
   ["startToAnswering", "    of which start → its probe done (the app answered the host; what up waits for)"],
-  ["startToHealthy", "    of which start → Docker reports healthy (first check after 5 s; up does not wait)"],
+  ["startToHealthy", "    of which start → Docker reports healthy (first check after 10 s; up does not wait)"],
   ["probeEach", "  one probe command (median)"],
   ["containerDoneToProbeDone", "  container done → its probe done (median)"],
   ["tail", "last resource done → call returns (outputs, state, CLI exit)"],

@@ -207,7 +207,7 @@ describe("the program with the tutorial's config", () => {
         expect.objectContaining({
           healthcheck: {
             tests: ["CMD", "bash", "/app/healthcheck.sh"],
-            interval: "5s",
+            interval: "10s",
             timeout: "5s",
             startPeriod: "30s",
             retries: 3,
