@@ -81,7 +81,7 @@ async function main() {
           "--security-opt",
           "no-new-privileges:true",
           "--health-cmd",
-          "python3 /app/healthcheck.py",
+          "bash /app/healthcheck.sh",
           "--health-interval",
           variant.interval,
           "--health-timeout",

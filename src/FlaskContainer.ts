@@ -29,21 +29,41 @@ export interface ContainerOutput {
  */
 export const READY_TIMEOUT_SECONDS = 180;
 
-/** Fetches a URL from the host until it answers, and prints the body. */
+/**
+ * Fetches a URL from the host until it answers 200, and prints the body.
+ * node:http, not fetch: when docker-proxy resets a connection to an app that
+ * is not listening yet, fetch's promise can be dropped and node exits 0 with
+ * nothing printed. A silent exit counts as a failure here.
+ */
 const HTTP_PROBE = `
+const http = require("node:http");
 const url = process.env.PROBE_URL;
 const deadline = Date.now() + Number(process.env.PROBE_TIMEOUT_SECONDS) * 1000;
-(async () => {
-  for (;;) {
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      const body = await response.text();
-      if (response.ok) { process.stdout.write(body); return; }
-    } catch {}
+process.exitCode = 1;
+function attempt() {
+  let settled = false;
+  const retry = () => {
+    if (settled) return;
+    settled = true;
     if (Date.now() > deadline) { console.error("no answer from " + url); process.exit(1); }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-})();`;
+    setTimeout(attempt, 100);
+  };
+  const request = http.get(url, { timeout: 2000 }, (response) => {
+    let body = "";
+    response.setEncoding("utf8");
+    response.on("data", (chunk) => { body += chunk; });
+    response.on("error", retry);
+    response.on("end", () => {
+      if (response.statusCode !== 200) return retry();
+      settled = true;
+      process.stdout.write(body);
+      process.exitCode = 0;
+    });
+  });
+  request.on("timeout", () => request.destroy(new Error("timed out")));
+  request.on("error", retry);
+}
+attempt();`;
 
 /**
  * Waits inside a none container until its app answers on loopback, then lists

@@ -30,8 +30,13 @@ export class FlaskImage extends pulumi.ComponentResource {
       : new command.local.Command(
           `${name}-remove-on-destroy`,
           {
-            delete: 'docker image rm "$IMAGE" >/dev/null 2>&1 || ! docker image inspect "$IMAGE" >/dev/null 2>&1',
-            environment: { IMAGE: args.imageName },
+            // Earlier builds of this stack (app/ changed, then changed back) are left
+            // untagged; prune takes those, and only those, by the stack's label.
+            delete: [
+              '(docker image rm "$IMAGE" >/dev/null 2>&1 || ! docker image inspect "$IMAGE" >/dev/null 2>&1)',
+              'docker image prune --force --filter "label=flask-bridge.project=flask-bridge" --filter "label=flask-bridge.stack=$STACK" >/dev/null',
+            ].join(" && "),
+            environment: { IMAGE: args.imageName, STACK: args.stack },
           },
           { parent: this },
         );

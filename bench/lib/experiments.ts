@@ -51,7 +51,7 @@ export async function healthIntervalExperiment(
           "--security-opt",
           "no-new-privileges:true",
           "--health-cmd",
-          "python3 /app/healthcheck.py",
+          "bash /app/healthcheck.sh",
           "--health-interval",
           interval,
           "--health-timeout",

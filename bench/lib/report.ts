@@ -71,7 +71,7 @@ export interface Results {
   }[];
   /** Ups that failed in the scaling phase, and why. */
   scalingFailures: { containers: number; round: number; parallel: number | null; seconds: number; reason: string }[];
-  /** The largest scale again with a wider --parallel. */
+  /** The largest scale again with another --parallel (BENCH_PARALLEL). */
   scalingParallel: {
     containers: number;
     parallel: number;
@@ -449,7 +449,7 @@ export function renderMarkdown(results: Results): string {
       const pick = (rows: { up: number; destroy: number }[], key: "up" | "destroy") =>
         summarize(rows.map((r) => r[key]));
       out.push(
-        `\`--parallel\` at ${n} containers, runs interleaved with the scaling runs (CLI default here: ${meta.pulumiDefaultParallel ?? "?"}, i.e. 4 × CPUs):`,
+        `\`--parallel\` at ${n} containers, runs interleaved with the scaling runs (default here: ${meta.pulumiDefaultParallel ?? "?"}, from \`PULUMI_PARALLEL\` in scripts/env.sh; the CLI's own is 4 × CPUs):`,
       );
       out.push("");
       out.push(
@@ -477,7 +477,8 @@ export function renderMarkdown(results: Results): string {
     }
     if (healthInterval) {
       out.push(
-        "Health interval: 8 containers of this project's image with the stack's settings, started with `docker run`; seconds from Docker's `start` event (median):",
+        "Health interval: 8 containers of this project's image, hardened as in the stack, started with `docker run`; seconds from Docker's `start` event (median). " +
+          "`up` waits for the first column (its probes poll every 100 ms), no longer for the second:",
       );
       out.push("");
       out.push(

@@ -129,11 +129,14 @@ describe("the program with the tutorial's config", () => {
     });
   });
 
-  it("removes the image on destroy, by its name", () => {
+  it("removes the image on destroy, by its name, and the stack's untagged earlier builds", () => {
     const remover = run.declared.find((resource) => resource.name === "image-remove-on-destroy");
-    expect(remover?.inputs.environment).toEqual({ IMAGE: "flask-hello-world" });
+    expect(remover?.inputs.environment).toEqual({ IMAGE: "flask-hello-world", STACK: "dev" });
     expect(remover?.inputs.create).toBeUndefined();
     expect(remover?.inputs.delete).toContain('docker image rm "$IMAGE"');
+    expect(remover?.inputs.delete).toContain(
+      'docker image prune --force --filter "label=flask-bridge.project=flask-bridge" --filter "label=flask-bridge.stack=$STACK"',
+    );
   });
 
   it("creates my-bridge-network as a labelled bridge, letting Docker pick the subnet", () => {
