@@ -374,7 +374,7 @@ async function main(): Promise<number> {
     log("experiment: docker stop + rm vs docker rm -f on our image");
     results.experiments.stopVersusKill = await stopVersusKill(PROJECT_IMAGE);
 
-    log("experiment: preview as run, without the policy pack, and without type-checking");
+    log("experiment: preview type-checked, without the policy pack, and transpile-only (as run)");
     await stack.up();
     const asRun: number[] = [];
     const noPolicy: number[] = [];
