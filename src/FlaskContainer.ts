@@ -25,7 +25,7 @@ export interface ContainerOutput {
 
 /**
  * How long a new container may take to answer. The probes, not Docker's health
- * status, gate `up`: they poll every 100 ms where a health check runs every 5 s.
+ * status, gate `up`: they poll every 100 ms; Docker checks health every 10 s.
  */
 export const READY_TIMEOUT_SECONDS = 180;
 
