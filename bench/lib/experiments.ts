@@ -1,4 +1,4 @@
-import { docker, dockerLines } from "../../tests/e2e/harness";
+import { removeLabelled, runHardened } from "./containers";
 import { DockerEventLog } from "./project";
 import { cpuTimes, log, median, run, sleep, waitForApps } from "./util";
 import type { WrkResult } from "./wrk";
@@ -28,40 +28,15 @@ export async function healthIntervalExperiment(
       const polls: Promise<void>[] = [];
       for (const [i, name] of names.entries()) {
         // The stack's own container settings, with the health interval under test.
-        docker(
-          "run",
-          "-d",
-          "--name",
+        runHardened({
           name,
-          "--label",
           label,
-          "-p",
-          `127.0.0.1:${27101 + i}:5000`,
-          "-e",
-          "PORT=5000",
-          "-e",
-          "HOST=0.0.0.0",
-          "--user",
-          "10001:10001",
-          "--read-only",
-          "--tmpfs",
-          "/tmp:rw,noexec,nosuid,size=16m",
-          "--cap-drop",
-          "ALL",
-          "--security-opt",
-          "no-new-privileges:true",
-          "--health-cmd",
-          "bash /app/healthcheck.sh",
-          "--health-interval",
-          interval,
-          "--health-timeout",
-          "2s",
-          "--health-start-period",
-          "10s",
-          "--health-retries",
-          "3",
+          port: 27101 + i,
           image,
-        );
+          env: ["PORT=5000", "HOST=0.0.0.0"],
+          locked: true,
+          health: { cmd: "bash /app/healthcheck.sh", interval, timeout: "2s", startPeriod: "10s", retries: "3" },
+        });
         started[name] = Date.now();
         // Polled from its own start on, while the next ones are started.
         polls.push(
@@ -78,8 +53,7 @@ export async function healthIntervalExperiment(
       }
     } finally {
       await events.stop();
-      const left = dockerLines("ps", "-aq", "--filter", `label=${label}`);
-      if (left.length > 0) docker("rm", "-f", ...left);
+      removeLabelled(label);
     }
     // From Docker's own start event, so the `docker run` client time is left out.
     const fromStart = (name: string, at: number | undefined) =>
@@ -108,22 +82,7 @@ export async function stopVersusKill(image: string): Promise<{ stopThenRemove: n
   const killTimes: number[] = [];
   try {
     for (const [i, name] of names.entries()) {
-      docker(
-        "run",
-        "-d",
-        "--name",
-        name,
-        "--label",
-        label,
-        "-p",
-        `127.0.0.1:${27101 + i}:5000`,
-        "--user",
-        "10001:10001",
-        "--read-only",
-        "--tmpfs",
-        "/tmp:rw,noexec,nosuid,size=16m",
-        image,
-      );
+      runHardened({ name, label, port: 27101 + i, image });
     }
     await waitForApps(
       names.map((_, i) => `http://127.0.0.1:${27101 + i}/`),
@@ -139,8 +98,7 @@ export async function stopVersusKill(image: string): Promise<{ stopThenRemove: n
       }
     }
   } finally {
-    const left = dockerLines("ps", "-aq", "--filter", `label=${label}`);
-    if (left.length > 0) docker("rm", "-f", ...left);
+    removeLabelled(label);
   }
   return { stopThenRemove: median(stopTimes), forceRemove: median(killTimes) };
 }
@@ -165,24 +123,7 @@ export async function workerClassExperiment(
   for (const [workers, args] of variants) {
     const name = "bench-workers";
     try {
-      docker(
-        "run",
-        "-d",
-        "--name",
-        name,
-        "--label",
-        label,
-        "-p",
-        "127.0.0.1:27101:5000",
-        "-e",
-        `GUNICORN_CMD_ARGS=${args}`,
-        "--user",
-        "10001:10001",
-        "--read-only",
-        "--tmpfs",
-        "/tmp:rw,noexec,nosuid,size=16m",
-        image,
-      );
+      runHardened({ name, label, port: 27101, image, env: [`GUNICORN_CMD_ARGS=${args}`] });
       await waitForApps(["http://127.0.0.1:27101/"], 30_000);
       const result = await wrk("http://127.0.0.1:27101/");
       rows.push({ workers, result });
@@ -190,8 +131,7 @@ export async function workerClassExperiment(
         `  ${workers}: ${result.requestsPerSecond} req/s, p99 ${result.latencyMs.p99} ms, errors ${result.errors.total}`,
       );
     } finally {
-      const left = dockerLines("ps", "-aq", "--filter", `label=${label}`);
-      if (left.length > 0) docker("rm", "-f", ...left);
+      removeLabelled(label);
     }
     await sleep(1000);
   }

@@ -145,7 +145,8 @@ export class DockerEventLog {
   }
 }
 
-export function analyzeUp(start: number, end: number, timeline: Timed[], docker: DockerEventLog): UpBreakdown {
+/** Per resource URN: its type, when its step began and ended, and its Docker name if it has one. */
+function indexEvents(timeline: Timed[]) {
   const pre = new Map<string, number>();
   const done = new Map<string, number>();
   const types = new Map<string, string>();
@@ -162,6 +163,11 @@ export function analyzeUp(start: number, end: number, timeline: Timed[], docker:
       if (typeof name === "string") names.set(urn, name);
     }
   }
+  return { pre, done, types, names };
+}
+
+export function analyzeUp(start: number, end: number, timeline: Timed[], docker: DockerEventLog): UpBreakdown {
+  const { pre, done, types, names } = indexEvents(timeline);
   const urnsOf = (predicate: (type: string, urn: string) => boolean) =>
     [...types.entries()].filter(([urn, type]) => predicate(type, urn)).map(([urn]) => urn);
   const span = (urns: string[]) => {
@@ -240,17 +246,7 @@ export interface DestroyBreakdown {
 }
 
 export function analyzeDestroy(start: number, end: number, timeline: Timed[]): DestroyBreakdown {
-  const pre = new Map<string, number>();
-  const done = new Map<string, number>();
-  const types = new Map<string, string>();
-  for (const { at, event } of timeline) {
-    const urn = urnOf(event);
-    const type = typeOf(event);
-    if (!urn || !type) continue;
-    types.set(urn, type);
-    if (event.resourcePreEvent && !pre.has(urn)) pre.set(urn, at);
-    if (event.resOutputsEvent) done.set(urn, at);
-  }
+  const { pre, done, types } = indexEvents(timeline);
   const containers = [...types.entries()]
     .filter(([, type]) => type === "docker:index/container:Container")
     .map(([urn]) => urn);
