@@ -35,7 +35,7 @@ export const READY_TIMEOUT_SECONDS = 180;
  * is not listening yet, fetch's promise can be dropped and node exits 0 with
  * nothing printed. A silent exit counts as a failure here.
  */
-const HTTP_PROBE = `
+export const HTTP_PROBE = `
 const http = require("node:http");
 const url = process.env.PROBE_URL;
 const deadline = Date.now() + Number(process.env.PROBE_TIMEOUT_SECONDS) * 1000;
