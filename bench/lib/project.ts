@@ -6,7 +6,7 @@ import { performance } from "node:perf_hooks";
 import { StringDecoder } from "node:string_decoder";
 import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { freshStack, labelled, REPO_ROOT, RUN, removeLeftovers, writeConfig } from "../../tests/e2e/harness";
-import { log, median } from "./util";
+import { log, median, run } from "./util";
 
 /** The bench stack: the tutorial's shape on names and ports of its own. */
 export const STACK = "bench";
@@ -273,8 +273,9 @@ export function analyzeDestroy(start: number, end: number, timeline: Timed[]): D
  * Automation API's up adds two more CLI calls after the update (stack output,
  * history), about 1.5 s that a user of `npm run up` never waits for.
  */
-function runWrapper(
-  args: string[],
+async function runWrapper(
+  subcommand: "up" | "destroy",
+  parallel: number | undefined,
   timeline: Timed[],
   output: (text: string) => void,
   signal: AbortSignal,
@@ -304,30 +305,21 @@ function runWrapper(
     }
   };
   const timer = setInterval(follow, 20);
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["scripts/pulumi.sh", ...args, "--event-log", eventLog], {
+  const args = [subcommand, "--yes", "--skip-preview", ...(parallel ? ["--parallel", String(parallel)] : [])];
+  try {
+    const result = await run("bash", ["scripts/pulumi.sh", ...args, "--event-log", eventLog], {
       cwd: REPO_ROOT,
       // --event-log exists only with PULUMI_DEBUG_COMMANDS, as the Automation API sets it.
       env: { ...process.env, FB_STACK: STACK, PULUMI_DEBUG_COMMANDS: "true" },
-      stdio: ["ignore", "pipe", "pipe"],
       signal,
     });
-    child.stdout?.on("data", (text) => output(String(text)));
-    child.stderr?.on("data", (text) => output(String(text)));
-    child.on("error", (error) => {
-      clearInterval(timer);
-      reject(error);
-    });
-    child.on("close", (code) => {
-      const seconds = (performance.now() - t0) / 1000;
-      clearInterval(timer);
-      follow();
-      fs.rmSync(eventLog, { force: true });
-      if (code === 0) resolve(seconds);
-      else reject(new Error(`scripts/pulumi.sh ${args[0]} on stack ${STACK} exited with ${code}; see the bench log`));
-    });
-  });
+    output(result.stdout + result.stderr);
+    return result.seconds;
+  } finally {
+    clearInterval(timer);
+    follow();
+    fs.rmSync(eventLog, { force: true });
+  }
 }
 
 /** The bench stack: up and destroy as `npm run up`/`destroy` run them, preview through the Automation API. */
@@ -366,12 +358,7 @@ export class BenchProject {
     const start = Date.now();
     try {
       // As `npm run up` runs it: the wrapper adds the mandatory policy pack.
-      const seconds = await runWrapper(
-        ["up", "--yes", "--skip-preview", ...(options.parallel ? ["--parallel", String(options.parallel)] : [])],
-        timeline,
-        this.output,
-        this.signal,
-      );
+      const seconds = await runWrapper("up", options.parallel, timeline, this.output, this.signal);
       const end = Date.now();
       await docker.stop();
       return { seconds, breakdown: analyzeUp(start, end, timeline, docker) };
@@ -398,12 +385,7 @@ export class BenchProject {
     fs.appendFileSync(this.logFile, `\n=== destroy ${new Date().toISOString()}\n`);
     const timeline: Timed[] = [];
     const start = Date.now();
-    const seconds = await runWrapper(
-      ["destroy", "--yes", "--skip-preview", ...(options.parallel ? ["--parallel", String(options.parallel)] : [])],
-      timeline,
-      this.output,
-      this.signal,
-    );
+    const seconds = await runWrapper("destroy", options.parallel, timeline, this.output, this.signal);
     const end = Date.now();
     const left = labelled(STACK).containers;
     if (left.length > 0) throw new Error(`destroy left containers behind: ${left.join(", ")}`);
