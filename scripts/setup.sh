@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Brings a machine from nothing to ready: npm packages, Docker engine, Pulumi
-# toolchain (built from source when it cannot be downloaded), base image, and
-# the local backend with the dev stack. Idempotent: a warm run takes seconds.
+# Brings a machine from nothing to ready: npm packages, Docker engine, the
+# official Pulumi CLI and plugins, base image, and the local backend with the
+# dev stack. Idempotent: when all is there it makes no network request and
+# prints one line.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib/common.sh
@@ -10,15 +11,12 @@ cd "$FB_REPO_ROOT"
 
 # npm rewrites node_modules/.package-lock.json on every install, so it is newer
 # than package-lock.json exactly when the install is current.
+fb_npm_current() { [ "$1/node_modules/.package-lock.json" -nt "$1/package-lock.json" ]; }
 fb_ensure_npm_deps() {
   local dir
   for dir in . policy; do
-    if [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
-      fb_log "    $dir/node_modules is newer than $dir/package-lock.json"
-    else
-      # --ignore-scripts: the root's postinstall would install policy/ a second time.
-      npm ci --prefix "$dir" --no-audit --no-fund --ignore-scripts
-    fi
+    # --ignore-scripts: the root's postinstall would install policy/ a second time.
+    fb_npm_current "$dir" || npm ci --prefix "$dir" --no-audit --no-fund --ignore-scripts
   done
 }
 
@@ -31,36 +29,53 @@ fb_configured_base_image() {
     process.stdout.write(dev["flask-bridge:baseImage"] ?? project.baseImage.default);'
 }
 
+fb_stack_file() { echo "$FLASK_BRIDGE_HOME/state/.pulumi/stacks/flask-bridge/$1.json"; }
 fb_ensure_stack() {
-  local stack="$1"
-  if pulumi stack ls --json 2>/dev/null | node -e '
-      const stacks = JSON.parse(require("fs").readFileSync(0, "utf8"));
-      process.exit(stacks.some((s) => s.name === process.argv[1]) ? 0 : 1);' "$stack"; then
-    fb_log "    stack $stack exists in $PULUMI_BACKEND_URL"
-  else
-    pulumi stack init "$stack" --non-interactive
-  fi
+  [ -f "$(fb_stack_file "$1")" ] || pulumi stack init "$1" --non-interactive
 }
 
-start=$SECONDS
-fb_step "npm dependencies" fb_ensure_npm_deps
+# Stacks written by the retired stand-in plugins: they kept `__inputs` as a
+# JSON string, which the official docker plugin cannot read.
+fb_legacy_stacks() { grep -lE '"__inputs": ?"' "$FLASK_BRIDGE_HOME"/state/.pulumi/stacks/*/*.json 2>/dev/null; }
+fb_retire_legacy_stacks() {
+  local file stack project filter
+  while read -r file; do
+    stack="$(basename "$file" .json)" project="$(basename "$(dirname "$file")")"
+    filter="label=flask-bridge.stack=$stack"
+    fb_log "    stack $stack was made by the retired stand-in plugins: removing its containers, networks and images ($filter) and its state; the next up creates it anew"
+    docker ps -aq --filter "$filter" | xargs -r docker rm -f >/dev/null
+    docker network ls -q --filter "$filter" | xargs -r docker network rm >/dev/null
+    docker image ls -q --filter "$filter" | xargs -r docker image rm -f >/dev/null
+    pulumi stack rm "organization/$project/$stack" --force --yes --preserve-config --non-interactive >/dev/null 2>&1 ||
+      rm -f "$file" "$file.bak"
+  done < <(fb_legacy_stacks)
+}
+
 # shellcheck source=env.sh
 source "$here/env.sh"
 # shellcheck source=lib/docker-engine.sh
 source "$here/lib/docker-engine.sh"
-fb_step "Docker engine" fb_ensure_docker
 # shellcheck source=lib/toolchain.sh
 source "$here/lib/toolchain.sh"
-fb_step "Pulumi toolchain" fb_ensure_toolchain
-if [ -n "${FB_TOOLCHAIN_MISSING_PLUGINS:-}" ]; then
-  fb_log "    STAND-IN PLUGINS IN USE for: $FB_TOOLCHAIN_MISSING_PLUGINS"
-  fb_log "    plugins/bin (named in Pulumi.yaml) runs plugins/<name>.ts, the project's own"
-  fb_log "    implementation of the types this program uses; see README, 'How setup works offline'."
-fi
 # shellcheck source=lib/base-image.sh
 source "$here/lib/base-image.sh"
+
+start=$SECONDS
+if fb_npm_current . && fb_npm_current policy && timeout 10 docker info >/dev/null 2>&1 &&
+  fb_toolchain_ready && fb_base_image_ready "$(fb_configured_base_image)" &&
+  [ -f "$(fb_stack_file dev)" ] && ! fb_legacy_stacks >/dev/null; then
+  fb_log "ready in $((SECONDS - start))s: pulumi v$FB_WANT_CLI ($FB_PULUMI_BIN_DIR), official docker and command plugins, Docker engine, stack dev"
+  exit 0
+fi
+
+fb_step "npm dependencies" fb_ensure_npm_deps
+fb_step "Docker engine" fb_ensure_docker
+fb_step "Pulumi CLI and plugins" fb_ensure_toolchain
+# shellcheck source=env.sh
+source "$here/env.sh" # picks up the CLI chosen by the step above
 fb_step "Base image" fb_ensure_base_image "$(fb_configured_base_image)"
 # shellcheck source=env.sh
 source "$here/env.sh" # picks up a stand-in recorded by the step above
+fb_legacy_stacks >/dev/null && fb_step "Stacks left by the retired stand-in plugins" fb_retire_legacy_stacks
 fb_step "Local backend and dev stack" fb_ensure_stack dev
 fb_log "setup finished in $((SECONDS - start))s; to type pulumi yourself: source scripts/env.sh"

@@ -21,12 +21,26 @@
 # FB_DEBIAN_MIRROR overrides the mirror read from /etc/apt.
 
 # shellcheck shell=bash
+# Bump when the packages or steps below change: an existing stand-in with
+# another recipe label is then rebuilt instead of reused.
+FB_STANDIN_RECIPE="2"
+
+# Silent and offline: the configured image is in the engine, or the stand-in
+# that setup recorded for it (env.sh sourced base-image.env) is, at this recipe.
+fb_base_image_ready() {
+  if [ ! -f "$FLASK_BRIDGE_HOME/base-image.env" ]; then
+    docker image inspect "$1" >/dev/null 2>&1
+    return
+  fi
+  [ "${FLASK_BRIDGE_BASE_IMAGE_FOR:-}" = "$1" ] &&
+    [ "$(docker image inspect -f '{{index .Config.Labels "flask-bridge.stand-in.recipe"}}' \
+      "$FLASK_BRIDGE_BASE_IMAGE" 2>/dev/null)" = "$FB_STANDIN_RECIPE" ]
+}
+
 fb_ensure_base_image() {
   local configured="${1:-python:3.11-slim}"
   local standin="flask-bridge/debian-python:bookworm" suite="bookworm"
-  # Bump when the packages or steps below change: an existing stand-in with
-  # another recipe label is then rebuilt instead of reused.
-  local recipe="2"
+  local recipe="$FB_STANDIN_RECIPE"
   # python3-gunicorn is only the module; the `gunicorn` command is in the
   # package of that name. pip cannot add it later: with the module already
   # there, `pip install gunicorn` is "already satisfied" and writes no script.

@@ -2,33 +2,17 @@
 # fb_ensure_docker: make sure a Docker engine answers `docker info`.
 # Sourced, never run; needs lib/common.sh (fb_log, FB_LOG_DIR).
 #
-#   fb_ensure_docker                 # quick when the engine already answers
-#   fb_ensure_docker --check [IMAGE] # also smoke-test the engine (see below)
-#
 # No engine runs on these machines at first, and nothing the session started
 # survives into CI, so this installs Debian's docker.io (dockerd 20.10, API
 # 1.41) when dockerd is missing and starts it in the background. The client
 # in /usr/local/bin is v28 (API 1.50): it negotiates down to 1.41 by itself,
 # so DOCKER_API_VERSION must stay unset.
 #
-# BuildKit: the v28 client has no buildx plugin here, and without it
-# `DOCKER_BUILDKIT=1 docker build` refuses to run ("BuildKit is enabled but
-# the buildx component is missing"); plain `docker build` falls back to the
-# legacy builder. The daemon's own BuildKit works: Debian's 20.10 client
-# (/usr/bin/docker) and API clients such as the Pulumi Docker provider use it.
-# --check therefore builds with buildx when present, else with /usr/bin/docker.
-#
 # FB_DOCKERD_TIMEOUT (seconds, default 60) bounds the wait for the daemon.
 
 # shellcheck shell=bash
 fb_ensure_docker() {
-  local check="" check_image=""
-  if [ "${1:-}" = "--check" ]; then
-    check=1
-    check_image="${2:-${FLASK_BRIDGE_BASE_IMAGE:-flask-bridge/debian-python:bookworm}}"
-  fi
   local log="$FB_LOG_DIR/dockerd.log" timeout="${FB_DOCKERD_TIMEOUT:-60}"
-  local start=$SECONDS
 
   if timeout 10 docker info >/dev/null 2>&1; then
     fb_log "Docker engine already answering"
@@ -137,83 +121,4 @@ fb_ensure_docker() {
   fi
 
   fb_log "    $(docker version --format 'client {{.Client.Version}} (API {{.Client.APIVersion}}), server {{.Server.Version}} (API {{.Server.APIVersion}})' 2>&1)"
-  [ -n "$check" ] || return 0
-
-  # --- --check: smoke tests; every container and image is removed after ---
-  local tag="fb-engine-check-$$" dir rc=0 out port
-  dir="$(mktemp -d)"
-
-  # BuildKit. FROM IMAGE when it is in the engine, else FROM scratch.
-  local -a build=(docker build)
-  local from="scratch"
-  if docker image inspect "$check_image" >/dev/null 2>&1; then
-    from="$check_image"
-  else
-    fb_log "    (no $check_image in the engine: BuildKit check uses FROM scratch, container checks skipped)"
-    check_image=""
-  fi
-  if ! docker buildx version >/dev/null 2>&1; then
-    if [ -x /usr/bin/docker ] && [ "$(command -v docker)" != /usr/bin/docker ]; then
-      build=(/usr/bin/docker build)
-      fb_log "    (no buildx for $(command -v docker): BuildKit check uses Debian's /usr/bin/docker client)"
-    fi
-  fi
-  printf 'ok\n' >"$dir/ok.txt"
-  printf 'FROM %s\nCOPY ok.txt /ok.txt\n' "$from" >"$dir/Dockerfile"
-  if out="$(DOCKER_BUILDKIT=1 "${build[@]}" --progress=plain -t "$tag:latest" "$dir" 2>&1)" &&
-    grep -q '^#[0-9]' <<<"$out"; then
-    fb_log "    BuildKit build: ok (FROM $from)"
-  else
-    fb_log "    BuildKit build: FAILED"
-    tail -n 10 <<<"$out" >&2
-    rc=1
-  fi
-  docker image rm -f "$tag:latest" >/dev/null 2>&1
-  rm -rf "$dir"
-
-  if [ -n "$check_image" ]; then
-    # Port published on 127.0.0.1 (docker picks the host port).
-    docker run -d --name "$tag-p" -p 127.0.0.1::8000 "$check_image" \
-      python3 -m http.server 8000 >/dev/null 2>&1
-    port="$(docker port "$tag-p" 8000/tcp 2>/dev/null | head -n1 | sed 's/.*://')"
-    out=""
-    for _ in $(seq 1 20); do
-      out="$(curl -fsS -m 2 "http://127.0.0.1:${port:-0}/" -o /dev/null -w "%{http_code}" 2>/dev/null)"
-      [ "$out" = 200 ] && break
-      sleep 0.3
-    done
-    case "$out" in
-      200) fb_log "    port publishing 127.0.0.1:$port -> 8000: ok (HTTP $out)" ;;
-      *) fb_log "    port publishing: FAILED (port '${port}')"; rc=1 ;;
-    esac
-    docker rm -f "$tag-p" >/dev/null 2>&1
-
-    # --network host: a server in the container is reached on the host's lo.
-    port=$((20000 + RANDOM % 20000))
-    docker run -d --name "$tag-h" --network host "$check_image" \
-      python3 -m http.server --bind 127.0.0.1 "$port" >/dev/null 2>&1
-    out=""
-    for _ in $(seq 1 20); do
-      out="$(curl -fsS -m 2 "http://127.0.0.1:$port/" -o /dev/null -w '%{http_code}' 2>/dev/null)"
-      [ "$out" = 200 ] && break
-      sleep 0.3
-    done
-    if [ "$out" = 200 ]; then
-      fb_log "    --network host: ok (container server on host 127.0.0.1:$port)"
-    else
-      fb_log "    --network host: FAILED"; rc=1
-    fi
-    docker rm -f "$tag-h" >/dev/null 2>&1
-
-    # --network none: only the loopback interface.
-    out="$(docker run --rm --network none "$check_image" python3 -c \
-      'import socket; print(",".join(sorted(n for _, n in socket.if_nameindex())))' 2>&1)"
-    if [ "$out" = "lo" ]; then
-      fb_log "    --network none: ok (interfaces: $out)"
-    else
-      fb_log "    --network none: FAILED ($out)"; rc=1
-    fi
-  fi
-  fb_log "engine check done in $((SECONDS - start))s"
-  return "$rc"
 }
