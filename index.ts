@@ -1,12 +1,24 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BridgeNetwork } from "./src/BridgeNetwork";
 import { baseImageOverrideFromEnv, readConfig } from "./src/config";
+import { ConfigError } from "./src/errors";
 import { type ContainerOutput, FlaskContainer } from "./src/FlaskContainer";
 import { FlaskImage } from "./src/FlaskImage";
+import { checkHostPortsFree } from "./src/hostPorts";
 import { planTopology } from "./src/plan";
 
-// Validation happens here, before any resource is declared.
-const plan = planTopology(readConfig(), pulumi.getStack(), baseImageOverrideFromEnv(process.env));
+// Validation happens here, before any resource is declared. RunError: Pulumi
+// prints a config error as its message alone, without a stack trace.
+const plan = (() => {
+  try {
+    const config = readConfig();
+    const planned = planTopology(config, pulumi.getStack(), baseImageOverrideFromEnv(process.env));
+    checkHostPortsFree(planned.containers, config.bindAddress, pulumi.getStack());
+    return planned;
+  } catch (error) {
+    throw error instanceof ConfigError ? new pulumi.RunError(error.message) : error;
+  }
+})();
 
 const flaskImage = new FlaskImage("image", {
   imageName: plan.image.name,

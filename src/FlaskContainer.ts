@@ -116,6 +116,9 @@ export class FlaskContainer extends pulumi.ComponentResource {
         // The probe below is the readiness gate (see READY_TIMEOUT_SECONDS).
         wait: false,
         restart: "unless-stopped",
+        // The official provider kills at once (timeout 0) unless told otherwise;
+        // SIGTERM lets gunicorn finish its requests (it exits in ~0.3 s).
+        destroyGraceSeconds: 10,
         mustRun: true,
         labels: toLabelList({ ...args.labels, "flask-bridge.network-kind": plan.kind }),
         // Least privilege; gunicorn needs nothing but /dev/shm and /tmp to write to.

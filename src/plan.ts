@@ -29,6 +29,8 @@ export interface ContainerPlan {
   /** "bridge" | the custom network's name | "host" | "none", as Docker names it. */
   readonly network: string;
   readonly hostPort: number | null;
+  /** The config key that sets hostPort, e.g. "flask-bridge:bridgePorts[0]", for error messages. */
+  readonly hostPortKey: string | null;
   readonly publish: PublishedPort | null;
   /** Environment for gunicorn: where it binds inside the container's namespace. */
   readonly env: readonly string[];
@@ -133,6 +135,7 @@ function planContainers(config: FlaskBridgeConfig): ContainerPlan[] {
       kind,
       network,
       hostPort,
+      hostPortKey: `${configKey(kind === "bridge" ? "bridgePorts" : "customPorts")}[${index}]`,
       publish: { hostIp: config.bindAddress, hostPort, containerPort: APP_PORT },
       env: [`PORT=${APP_PORT}`, "HOST=0.0.0.0"],
     });
@@ -148,6 +151,7 @@ function planContainers(config: FlaskBridgeConfig): ContainerPlan[] {
         kind: "host",
         network: "host",
         hostPort: config.hostPort,
+        hostPortKey: configKey("hostPort"),
         publish: null,
         env: [`PORT=${config.hostPort}`, `HOST=${config.bindAddress}`],
       }),
@@ -160,6 +164,7 @@ function planContainers(config: FlaskBridgeConfig): ContainerPlan[] {
         kind: "none",
         network: "none",
         hostPort: null,
+        hostPortKey: null,
         publish: null,
         env: [`PORT=${APP_PORT}`, "HOST=0.0.0.0"],
       }),

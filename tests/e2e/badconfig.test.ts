@@ -118,9 +118,10 @@ it.each(CASES)("refuses %s with its exact message and creates nothing", async (_
     () => new Error("up succeeded"),
     (error: Error) => error,
   );
-  // The engine prints the error on a line of its own; the program's carry the class name.
-  const expected = message.startsWith("error: ") ? message : `ConfigError: ${message}`;
+  // Pulumi prints a RunError as "error: <message>" on a line of its own, with no stack trace.
+  const expected = message.startsWith("error: ") ? message : `error: ${message}`;
   expect(failure.message.split("\n").map((line) => line.trim())).toContain(expected);
+  expect(failure.message).not.toMatch(/unhandled exception|\n\s+at \S+ \(/);
   expect(await resourceCount(stack)).toBe(0);
   expect(labelled(STACK)).toEqual({ containers: [], networks: [], images: [] });
 });

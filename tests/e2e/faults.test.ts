@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { ProjectSettings, Stack } from "@pulumi/pulumi/automation";
+import type { Stack } from "@pulumi/pulumi/automation";
 import {
   changesOf,
   docker,
@@ -44,8 +44,6 @@ const ALL = [
 // Real `pulumi up` runs take minutes; a hang still fails.
 jest.setTimeout(15 * 60 * 1000);
 reportAssertions("faults");
-
-const PLUGIN_DIR = path.join(REPO_ROOT, "plugins", "bin");
 
 function inlineWorkDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flask-bridge-policy-check-"));
@@ -145,12 +143,17 @@ describe("faults and recovery", () => {
     expect(after.State.Pid).not.toBe(before.State.Pid);
   });
 
-  it("host port taken by someone else: up fails naming the port, leaves no container behind, then converges", async () => {
+  it("host port taken by someone else: up fails naming the key, port and holder, creates nothing, then converges", async () => {
     docker("rm", "-f", "e2f-bridge-3");
     const squatter = net.createServer((socket) => socket.end());
     await new Promise<void>((resolve) => squatter.listen(16003, "127.0.0.1", resolve));
     try {
-      await expect(stack.up({ ...RUN, refresh: true })).rejects.toThrow(/16003/);
+      const attempt = stack.up({ ...RUN, refresh: true });
+      await expect(attempt).rejects.toThrow(
+        `Invalid config flask-bridge:bridgePorts[2] = 16003: host port 16003 is already taken on this machine by node (pid ${process.pid})`,
+      );
+      // Pulumi's RunError: the message alone, no stack trace.
+      await expect(attempt).rejects.not.toThrow(/unhandled exception|at Object\.<anonymous>/);
       const created = docker(
         "ps",
         "-a",
@@ -237,14 +240,7 @@ describe("the policy pack", () => {
         // The engine starts the policy pack in the program's directory, where
         // @pulumi/policy reads a package.json; an inline program has none of its own.
         workDir: inlineWorkDir(),
-        // The same plugin sources as Pulumi.yaml gives the real program.
-        projectSettings: {
-          name: "flask-bridge-policy-check",
-          runtime: "nodejs",
-          plugins: {
-            providers: [{ name: "docker", path: PLUGIN_DIR }],
-          },
-        } as ProjectSettings,
+        projectSettings: { name: "flask-bridge-policy-check", runtime: "nodejs" },
       },
     );
     try {

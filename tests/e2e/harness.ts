@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
@@ -44,7 +45,7 @@ export const E2E_CONFIG: Readonly<Record<string, unknown>> = Object.freeze(stack
 /** Fails loudly, never skips: the suite is worthless without a real engine and CLI. */
 export function requirePrerequisites(): void {
   const binDir = process.env.FB_PULUMI_BIN_DIR;
-  if (!binDir || !process.env.PULUMI_BACKEND_URL) {
+  if (!binDir || !process.env.PULUMI_BACKEND_URL || !process.env.PULUMI_HOME) {
     throw new Error(
       "The e2e suite needs the project's environment: run it with `npm test` or `npm run test:e2e` (they run setup and source scripts/env.sh).",
     );
@@ -52,9 +53,61 @@ export function requirePrerequisites(): void {
   if (!fs.existsSync(path.join(binDir, "pulumi"))) {
     throw new Error(`No pulumi CLI at ${binDir}/pulumi: run \`npm run setup\` first.`);
   }
+  for (const name of PLUGINS) {
+    if (!fs.existsSync(officialPluginPath(name))) {
+      throw new Error(`No official ${name} plugin at ${officialPluginPath(name)}: run \`npm run setup\` first.`);
+    }
+  }
   const info = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { encoding: "utf8" });
   if (info.status !== 0) {
     throw new Error(`The Docker engine does not answer (docker info: ${info.stderr.trim()}); run \`npm run setup\`.`);
+  }
+}
+
+export const PLUGINS = ["docker", "command"] as const;
+
+/** Where setup installed the official plugin, at the version the npm package pins. */
+export function officialPluginPath(name: (typeof PLUGINS)[number]): string {
+  const { version } = require(path.join(REPO_ROOT, "node_modules", "@pulumi", name, "package.json")).pulumi;
+  return path.join(process.env.PULUMI_HOME ?? "", "plugins", `resource-${name}-v${version}`, `pulumi-resource-${name}`);
+}
+
+export function sha256(bytes: Buffer): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** The plugin binary inside the offline bundle's release tarball, whose SHA256SUMS setup checked. */
+export function bundledPluginSha256(name: (typeof PLUGINS)[number]): string {
+  const dir = process.env.FLASK_BRIDGE_OFFLINE_DIR ?? path.join(REPO_ROOT, "..", "shared", "pulumi-offline");
+  const tarball = fs.readdirSync(dir).find((file) => file.startsWith(`pulumi-resource-${name}-v`));
+  if (!tarball) throw new Error(`No ${name} plugin tarball in the offline bundle ${dir}`);
+  return sha256(
+    execFileSync("tar", ["-xzOf", path.join(dir, tarball), `pulumi-resource-${name}`], { maxBuffer: 512 << 20 }),
+  );
+}
+
+/**
+ * Watches /proc while work runs and returns the executables of every
+ * resource plugin process that ran, with their sha256: proof of which
+ * binaries served the stack (a version string proves nothing).
+ */
+export async function pluginsServing<T>(work: () => Promise<T>): Promise<{ result: T; plugins: string[] }> {
+  const seen = new Set<string>();
+  const look = () => {
+    for (const pid of fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
+      try {
+        const exe = fs.readlinkSync(`/proc/${pid}/exe`);
+        if (/pulumi-resource-(docker|command)$/.test(exe)) seen.add(exe);
+      } catch {
+        // gone, or a kernel thread
+      }
+    }
+  };
+  const timer = setInterval(look, 100);
+  try {
+    return { result: await work(), plugins: [...seen].sort() };
+  } finally {
+    clearInterval(timer);
   }
 }
 

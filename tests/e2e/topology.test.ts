@@ -3,6 +3,7 @@ import * as path from "node:path";
 import type { OutputMap, Stack } from "@pulumi/pulumi/automation";
 import type { ContainerOutput } from "../../src/FlaskContainer";
 import {
+  bundledPluginSha256,
   changesOf,
   docker,
   E2E_CONFIG,
@@ -12,12 +13,16 @@ import {
   inspect,
   labelled,
   netcheck,
+  officialPluginPath,
+  PLUGINS,
+  pluginsServing,
   printTimings,
   REPO_ROOT,
   RUN,
   reportAssertions,
   requirePrerequisites,
   resourceCount,
+  sha256,
   timed,
   writeConfig,
 } from "./harness";
@@ -49,6 +54,8 @@ reportAssertions("topology");
 let stack: Stack;
 let outputs: OutputMap;
 let containers: Record<string, ContainerOutput>;
+/** Executables of the resource plugins that ran during the first up. */
+let servedBy: string[];
 const timings: Record<string, number> = {};
 
 function ipv4InSubnet(ip: string, cidr: string): boolean {
@@ -61,7 +68,8 @@ function ipv4InSubnet(ip: string, cidr: string): boolean {
 beforeAll(async () => {
   requirePrerequisites();
   stack = await freshStack(STACK, { ...E2E_CONFIG });
-  const result = await timed("up (empty stack)", timings, () => stack.up(RUN));
+  const { result, plugins } = await pluginsServing(() => timed("up (empty stack)", timings, () => stack.up(RUN)));
+  servedBy = plugins;
   outputs = result.outputs;
   containers = outputs.containers?.value;
 });
@@ -69,6 +77,13 @@ beforeAll(async () => {
 afterAll(() => printTimings("e2e timings (printed, not asserted)", timings));
 
 describe("one up of the whole topology", () => {
+  it("is served by the official docker and command plugins that setup installed, byte for byte", () => {
+    expect(servedBy).toEqual(PLUGINS.map(officialPluginPath).sort());
+    for (const name of PLUGINS) {
+      expect([name, sha256(fs.readFileSync(officialPluginPath(name)))]).toEqual([name, bundledPluginSha256(name)]);
+    }
+  });
+
   it("runs 8 containers with the exact network mode and port bindings", () => {
     const running = docker("ps", "--filter", `label=flask-bridge.stack=${STACK}`, "--format", "{{.Names}}");
     expect(running.split("\n").sort()).toEqual([...ALL].sort());

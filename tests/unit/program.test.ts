@@ -35,6 +35,9 @@ function networkDatas(inputs: Record<string, unknown>): unknown[] {
 /** `declared` is filled as the program declares resources, so a failed run can be inspected too. */
 async function runProgram(config: Record<string, string>, declared: Declared[] = []) {
   jest.resetModules();
+  // The host-port check reads this machine's sockets; tests/unit/hostPorts.test.ts covers it.
+  const portCheck = jest.fn((..._args: unknown[]) => declared.length);
+  jest.doMock("../../src/hostPorts", () => ({ checkHostPortsFree: portCheck }));
   const pulumi: typeof pulumiType = require("@pulumi/pulumi");
   pulumi.runtime.setAllConfig(
     Object.fromEntries(Object.entries(config).map(([key, value]) => [`flask-bridge:${key}`, value])),
@@ -65,6 +68,7 @@ async function runProgram(config: Record<string, string>, declared: Declared[] =
     new Promise<Record<string, unknown>>((done) => output.apply((value) => done(value as Record<string, unknown>)));
   return {
     declared,
+    portCheck,
     outputs: {
       containers: await resolve(program.containers),
       network: await resolve(program.network),
@@ -202,6 +206,19 @@ describe("the program with the tutorial's config", () => {
     });
   });
 
+  it("checks the planned host ports against this machine once, before declaring anything", () => {
+    expect(run.portCheck.mock.calls).toEqual([
+      [
+        expect.arrayContaining([expect.objectContaining({ dockerName: "flask-bridge-1", hostPort: 5001 })]),
+        "0.0.0.0",
+        "dev",
+      ],
+    ]);
+    expect(run.portCheck.mock.calls[0]?.[0]).toHaveLength(8);
+    // What had been declared when it ran: nothing.
+    expect(run.portCheck.mock.results).toEqual([{ type: "return", value: 0 }]);
+  });
+
   it("gives every container the healthcheck and hardens it; the probe, not the health status, gates up", () => {
     for (const { name, inputs } of ofType(run.declared, "docker:index/container:Container")) {
       const kind = name.replace(/-\d+/, "").replace("-container", "");
@@ -217,6 +234,7 @@ describe("the program with the tutorial's config", () => {
           },
           wait: false,
           restart: "unless-stopped",
+          destroyGraceSeconds: 10,
           mustRun: true,
           labels: [...LABELS, { label: "flask-bridge.network-kind", value: kind }],
           user: "10001:10001",

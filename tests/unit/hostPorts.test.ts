@@ -1,0 +1,90 @@
+import * as net from "node:net";
+import { DEFAULTS } from "../../src/config";
+import { checkHostPortsFree, clashes, parseProcNetTcp, takenMessage } from "../../src/hostPorts";
+import { type ContainerPlan, planTopology } from "../../src/plan";
+
+// Lines as the kernel prints them (trimmed after the inode column).
+const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1389 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 41001 1
+   1: 00000000:138A 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 41002 1
+   2: 0100007F:1389 0100007F:D2F0 01 00000000:00000000 00:00000000 00000000     0        0 41003 1`;
+const TCP6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000000000000000000000000000:138B 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 42001 1
+   1: 0000000000000000FFFF00000100007F:138C 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 42002 1
+   2: 00000000000000000000000001000000:138D 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 42003 1`;
+
+describe("parseProcNetTcp", () => {
+  it("keeps listening sockets only and decodes the kernel's little-endian words", () => {
+    expect(parseProcNetTcp(TCP)).toEqual([
+      { address: "127.0.0.1", port: 5001, inode: "41001" },
+      { address: "0.0.0.0", port: 5002, inode: "41002" },
+    ]);
+  });
+
+  it("reads IPv6: the wildcard, v4-mapped addresses, and others as hex", () => {
+    expect(parseProcNetTcp(TCP6)).toEqual([
+      { address: "::", port: 5003, inode: "42001" },
+      { address: "127.0.0.1", port: 5004, inode: "42002" },
+      { address: "0:0:0:0:0:0:0:1", port: 5005, inode: "42003" },
+    ]);
+  });
+});
+
+describe("clashes", () => {
+  const on = (address: string) => ({ address, port: 5001, inode: "1" });
+  it.each([
+    ["0.0.0.0", "127.0.0.1", true],
+    ["::", "127.0.0.1", true],
+    ["127.0.0.1", "127.0.0.1", true],
+    ["127.0.0.1", "0.0.0.0", true],
+    ["10.1.2.3", "127.0.0.1", false],
+    ["0:0:0:0:0:0:0:1", "0.0.0.0", false],
+  ])("a listener on %s and a publish on %s: %s", (listener, bind, expected) => {
+    expect(clashes(on(listener), 5001, bind)).toBe(expected);
+  });
+
+  it("never for another port", () => {
+    expect(clashes(on("0.0.0.0"), 5002, "0.0.0.0")).toBe(false);
+  });
+});
+
+describe("takenMessage", () => {
+  const bridge1 = planTopology(DEFAULTS, "dev").containers[0] as ContainerPlan;
+  it("names the config key, the value, the port and its holder", () => {
+    expect(takenMessage(bridge1, { process: "nginx", pid: 42, container: { name: "web", stack: "" } })).toBe(
+      "Invalid config flask-bridge:bridgePorts[0] = 5001: host port 5001 is already taken on this machine by nginx (pid 42) in container web, so flask-bridge-1 cannot bind it. Stop that process or choose another port; nothing was created.",
+    );
+  });
+
+  it("says how to look when the holder cannot be found", () => {
+    expect(takenMessage(bridge1, undefined)).toContain("another process (see: ss -ltnp 'sport = :5001')");
+  });
+});
+
+describe("checkHostPortsFree on this machine", () => {
+  it("names this test's own process when it listens on a planned port", async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const plan = planTopology(
+        { ...DEFAULTS, bridgePorts: [port], customPorts: [], hostMode: false, bindAddress: "127.0.0.1" },
+        "unit",
+      );
+      expect(() => checkHostPortsFree(plan.containers, "127.0.0.1", "unit")).toThrow(
+        `host port ${port} is already taken on this machine by node (pid ${process.pid})`,
+      );
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("passes when nothing listens on the planned port", async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise((resolve) => server.close(resolve));
+    const plan = planTopology({ ...DEFAULTS, bridgePorts: [port], customPorts: [], hostMode: false }, "unit");
+    expect(() => checkHostPortsFree(plan.containers, "0.0.0.0", "unit")).not.toThrow();
+  });
+});
