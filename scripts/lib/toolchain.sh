@@ -49,18 +49,19 @@ fb_arch() {
   esac
 }
 
-# Unpacks a CLI release tarball into the cache, replacing any half-made one.
+# Unpacks a CLI release tarball (pulumi/pulumi, ...) into <dest>/bin, the
+# layout the Automation API's PulumiCommand expects; never half-made.
 fb_unpack_cli() {
   local tarball="$1" dest="$2"
-  rm -rf "$dest.partial" && mkdir -p "$dest.partial"
-  tar -xzf "$tarball" -C "$dest.partial" && rm -rf "$dest" && mv "$dest.partial" "$dest"
+  rm -rf "$dest.partial" && mkdir -p "$dest.partial/bin"
+  tar -xzf "$tarball" -C "$dest.partial/bin" --strip-components=1 && rm -rf "$dest" && mv "$dest.partial" "$dest"
 }
 
 fb_resolve_cli() {
   local want="$1" found have tmp
   local cache="$FB_TOOLCHAIN_DIR/pulumi-$want"
   found="$(command -v pulumi || true)"
-  if [ -n "$found" ] && [ "$found" != "$cache/pulumi/pulumi" ]; then
+  if [ -n "$found" ] && [ "$found" != "$cache/bin/pulumi" ]; then
     have="$("$found" version 2>/dev/null | sed 's/^v//')"
     if fb_version_ge "${have:-0}" "$want"; then
       fb_log "    pulumi v$have on PATH ($found)"
@@ -68,7 +69,7 @@ fb_resolve_cli() {
     fi
     fb_log "    pulumi on PATH is v${have:-?}, older than @pulumi/pulumi $want; not used"
   fi
-  FB_CLI_DIR="$cache/pulumi"
+  FB_CLI_DIR="$cache/bin"
   [ -x "$FB_CLI_DIR/pulumi" ] && return 0
   if fb_online "$want"; then
     fb_log "    downloading pulumi v$want"
