@@ -1,0 +1,224 @@
+/**
+ * README.ko.md is a translation of README.md; these tests keep the two in step.
+ * Prose may differ, but the commands, config keys, section outline, pictures and
+ * code (apart from comments) must not. Failures say which file lacks what, so
+ * whoever changes README.md sees what to carry over to README.ko.md.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+
+const ROOT = path.join(__dirname, "..", "..");
+const EN = "README.md";
+const KO = "README.ko.md";
+
+/** What differs per language: the other file to link to, and the config table's first header cell. */
+const SIDES = [
+  { file: EN, other: KO, configHeader: "key" },
+  { file: KO, other: EN, configHeader: "키" },
+] as const;
+
+interface CodeBlock {
+  info: string;
+  lines: string[];
+}
+
+interface Readme {
+  file: string;
+  /** The whole file: commands count wherever they are written, code blocks included. */
+  text: string;
+  /** Lines outside fenced code blocks; a `#` comment in a shell block is no heading. */
+  prose: string[];
+  code: CodeBlock[];
+}
+
+interface ConfigRow {
+  key: string;
+  type: string;
+  default: string;
+}
+
+function readReadme(file: string): Readme {
+  const text = fs.readFileSync(path.join(ROOT, file), "utf8");
+  const prose: string[] = [];
+  const code: CodeBlock[] = [];
+  let open: (CodeBlock & { fence: string }) | undefined;
+  for (const line of text.split(/\r?\n/)) {
+    const fence = /^ {0,3}(`{3,}|~{3,})(.*)$/.exec(line);
+    if (open === undefined) {
+      if (fence) {
+        open = { fence: fence[1] ?? "", info: (fence[2] ?? "").trim(), lines: [] };
+      } else {
+        prose.push(line);
+      }
+    } else if (fence && (fence[1] ?? "").startsWith(open.fence) && (fence[2] ?? "").trim() === "") {
+      code.push({ info: open.info, lines: open.lines });
+      open = undefined;
+    } else {
+      open.lines.push(line);
+    }
+  }
+  return { file, text, prose, code };
+}
+
+function uniqueSorted(items: readonly string[]): string[] {
+  return [...new Set(items)].sort();
+}
+
+/** Both directions of a difference, named after the file that lacks the item. */
+function drift(inEn: readonly string[], inKo: readonly string[]): Record<string, string[]> {
+  return {
+    [`in ${EN}, missing from ${KO}`]: inEn.filter((item) => !inKo.includes(item)),
+    [`in ${KO}, missing from ${EN}`]: inKo.filter((item) => !inEn.includes(item)),
+  };
+}
+
+const NO_DRIFT = drift([], []);
+
+/** `npm run <script>` (arguments dropped) and `npm test`, the one script README.md runs without `run`. */
+function npmCommands(readme: Readme): string[] {
+  const found = [...readme.text.matchAll(/\bnpm (?:run (\w[\w-]*(?::[\w-]+)*)|test\b)/g)];
+  return uniqueSorted(found.map((match) => (match[1] ? `npm run ${match[1]}` : "npm test")));
+}
+
+function headings(readme: Readme): { level: string; title: string }[] {
+  return readme.prose.flatMap((line) => {
+    const match = /^(#{1,6})\s+(.*)$/.exec(line);
+    return match ? [{ level: match[1] ?? "", title: (match[2] ?? "").trim() }] : [];
+  });
+}
+
+function imagePaths(readme: Readme): string[] {
+  const found = [...readme.prose.join("\n").matchAll(/!\[[^\]]*\]\(\s*([^)\s]+)[^)]*\)/g)];
+  return found.map((match) => match[1] ?? "").sort();
+}
+
+function tableCells(line: string): string[] {
+  return line
+    .trim()
+    .replace(/^\|/, "")
+    .replace(/(?<!\\)\|$/, "")
+    .split(/(?<!\\)\|/)
+    .map((cell) => cell.trim());
+}
+
+/** The rows of the table whose first header cell is `header` (the headers are translated, the rows are not). */
+function configTable(readme: Readme, header: string): ConfigRow[] {
+  const { prose } = readme;
+  const start = prose.findIndex(
+    (line, i) =>
+      line.trim().startsWith("|") && tableCells(line)[0] === header && /^\s*\|[\s:|-]+\|\s*$/.test(prose[i + 1] ?? ""),
+  );
+  if (start === -1) {
+    throw new Error(`${readme.file}: no config table (a table whose first header cell is "${header}")`);
+  }
+  const rows: ConfigRow[] = [];
+  for (const line of prose.slice(start + 2)) {
+    if (!line.trim().startsWith("|")) break;
+    const [key = "", type = "", defaultCell = ""] = tableCells(line);
+    // Only the code in the default cell must match: "(Docker picks)" is translated.
+    const defaultCode = [...defaultCell.matchAll(/`([^`]*)`/g)].map((match) => match[1] ?? "");
+    rows.push({
+      key: /^`([^`]+)`$/.exec(key)?.[1] ?? key,
+      type,
+      default: defaultCode.length > 0 ? defaultCode.join(" ") : defaultCell,
+    });
+  }
+  return rows;
+}
+
+/** Comments may be translated; the code around them may not. */
+function codeWithoutComments(block: CodeBlock): string {
+  const lines = block.lines.map((line) => line.replace(/(^|\s)(#|\/\/).*$/, "").trimEnd()).filter((line) => line);
+  return [`\`\`\`${block.info}`, ...lines].join("\n");
+}
+
+const en = readReadme(EN);
+const ko = readReadme(KO);
+
+describe(`${KO} says what ${EN} says`, () => {
+  // An extractor that finds nothing in either file would make the checks below pass vacuously.
+  it(`finds commands, headings, images and code blocks in ${EN}`, () => {
+    expect(npmCommands(en)).toContain("npm run up");
+    expect(headings(en).length).toBeGreaterThan(1);
+    expect(imagePaths(en).length).toBeGreaterThan(0);
+    expect(en.code.length).toBeGreaterThan(0);
+  });
+
+  it("mentions the same npm commands", () => {
+    expect(drift(npmCommands(en), npmCommands(ko))).toEqual(NO_DRIFT);
+    expect(npmCommands(ko)).toEqual(npmCommands(en));
+  });
+
+  it("lists the same config keys in its config table", () => {
+    const keys = (readme: Readme, header: string) => uniqueSorted(configTable(readme, header).map((row) => row.key));
+    const enKeys = keys(en, SIDES[0].configHeader);
+    const koKeys = keys(ko, SIDES[1].configHeader);
+    expect(drift(enKeys, koKeys)).toEqual(NO_DRIFT);
+    expect(koKeys).toEqual(enKeys);
+  });
+
+  it("gives each config key the same type and default", () => {
+    const rows = (readme: Readme, header: string) =>
+      configTable(readme, header).map((row) => `${row.key}: ${row.type}, default ${row.default}`);
+    expect(drift(rows(en, SIDES[0].configHeader), rows(ko, SIDES[1].configHeader))).toEqual(NO_DRIFT);
+  });
+
+  it.each(["#", "##", "###"])(`has as many %s headings as ${EN} (expected: ${EN}, received: ${KO})`, (level) => {
+    const count = (readme: Readme) => headings(readme).filter((heading) => heading.level === level).length;
+    expect(count(ko)).toBe(count(en));
+  });
+
+  it("has its headings at the same levels in the same order", () => {
+    const enHeadings = headings(en);
+    const koHeadings = headings(ko);
+    let firstDifference: string | null = null;
+    for (let i = 0; i < Math.max(enHeadings.length, koHeadings.length) && firstDifference === null; i++) {
+      const [a, b] = [enHeadings[i], koHeadings[i]];
+      if (a?.level !== b?.level) {
+        const show = (heading: typeof a) => (heading ? `"${heading.level} ${heading.title}"` : "nothing");
+        firstDifference = `heading ${i + 1}: ${EN} has ${show(a)}, ${KO} has ${show(b)}`;
+      }
+    }
+    expect(firstDifference).toBeNull();
+  });
+
+  it("shows the same images", () => {
+    expect(drift(imagePaths(en), imagePaths(ko))).toEqual(NO_DRIFT);
+    expect(imagePaths(ko)).toEqual(imagePaths(en));
+  });
+
+  it("has the same code blocks, apart from comments", () => {
+    const enCode = en.code.map(codeWithoutComments);
+    const koCode = ko.code.map(codeWithoutComments);
+    expect(drift(enCode, koCode)).toEqual(NO_DRIFT);
+    expect(koCode).toEqual(enCode);
+  });
+});
+
+describe.each(SIDES)("$file", ({ file, other, configHeader }) => {
+  const readme = file === EN ? en : ko;
+
+  it(`links to ${other} on the line under its title`, () => {
+    const [title, next] = readme.text.split(/\r?\n/).filter((line) => line.trim() !== "");
+    expect(title).toMatch(/^# \S/);
+    // Any link text ("한국어", "English"); the target must be the other README.
+    expect(next?.trim()).toMatch(new RegExp(`^\\[[^\\]]+\\]\\(${other.replace(/\./g, "\\.")}\\)$`));
+  });
+
+  it("documents exactly the config keys Pulumi.yaml declares", () => {
+    const declared = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as {
+      config: Record<string, unknown>;
+    };
+    const declaredKeys = Object.keys(declared.config).sort();
+    const documented = uniqueSorted(configTable(readme, configHeader).map((row) => row.key));
+    expect({
+      [`declared in Pulumi.yaml, missing from ${file}`]: declaredKeys.filter((key) => !documented.includes(key)),
+      [`in ${file}, not declared in Pulumi.yaml`]: documented.filter((key) => !declaredKeys.includes(key)),
+    }).toEqual({
+      [`declared in Pulumi.yaml, missing from ${file}`]: [],
+      [`in ${file}, not declared in Pulumi.yaml`]: [],
+    });
+    expect(documented).toEqual(declaredKeys);
+  });
+});
