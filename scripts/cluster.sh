@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# A real multi-node Docker Swarm on one machine, for tests and demos.
+#   scripts/cluster.sh up          host engine = manager, + FLASK_BRIDGE_CLUSTER_NODES workers (default 2)
+#   scripts/cluster.sh down        removes the workers, their volumes and cgroups; leaves the
+#                                  swarm if `up` initialised it
+#   scripts/cluster.sh load IMG..  copies images from the host engine onto every worker
+# Workers are containers running Debian's dockerd (docker in docker). --privileged
+# fails on this VM (CAP_SYS_RESOURCE is not in its capability set), so they get
+# the capabilities dockerd needs one by one.
+set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib/common.sh"
+
+NODE_IMAGE="flask-bridge/swarm-node:bookworm"
+NODE_LABEL="flask-bridge.cluster=node"
+# Written when `up` turned the host engine into a manager, so `down` undoes only that.
+INIT_MARKER="$FLASK_BRIDGE_HOME/cluster-initialised-swarm"
+BASE_IMAGE="${FLASK_BRIDGE_BASE_IMAGE:-flask-bridge/debian-python:bookworm}"
+
+nodes() { docker ps -a --filter "label=$NODE_LABEL" --format '{{.Names}}' | sort; }
+
+# wait_for SECONDS WHAT CMD...: polls CMD every second, bounded.
+wait_for() {
+  local limit="$1" what="$2"
+  shift 2
+  for _ in $(seq "$limit"); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 1
+  done
+  fb_log "ERROR: $what did not happen within ${limit}s"
+  return 1
+}
+
+build_node_image() {
+  docker image inspect "$NODE_IMAGE" >/dev/null 2>&1 && return 0
+  docker build -q --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$NODE_IMAGE" "$FB_REPO_ROOT/scripts/cluster" >/dev/null
+}
+
+init_manager() {
+  case "$(docker info --format '{{.Swarm.LocalNodeState}}/{{.Swarm.ControlAvailable}}')" in
+    active/true) fb_log "host engine is already a swarm manager; keeping it" ;;
+    inactive/*)
+      # The workers reach the host, and its end of the overlay, on the default
+      # bridge's interface (docker0); the machine's own address fails for VXLAN.
+      local bridge addr
+      bridge="$(docker network inspect bridge --format '{{index .Options "com.docker.network.bridge.name"}}')"
+      addr="$(ip -4 -o addr show "$bridge" | awk '{ split($4, a, "/"); print a[1]; exit }')"
+      [ -n "$addr" ] || fb_die "no IPv4 address on $bridge, the default bridge's interface"
+      docker swarm init --advertise-addr "$addr" >/dev/null
+      touch "$INIT_MARKER"
+      fb_log "host engine is now the swarm manager at $addr:2377"
+      ;;
+    *) fb_die "the host engine is in a swarm but not a manager; run this on a manager" ;;
+  esac
+}
+
+start_node() {
+  local name="$1"
+  if [ "$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" != "true" ]; then
+    docker rm -f -v "$name" >/dev/null 2>&1 || true
+    # An anonymous volume on /var/lib/docker gives the inner engine overlay2;
+    # --cgroup-parent keeps its containers out of the host engine's cgroups.
+    docker run -d --name "$name" --hostname "$name" \
+      --label flask-bridge.project=flask-bridge --label "$NODE_LABEL" \
+      --cap-add SYS_ADMIN --cap-add NET_ADMIN --cap-add MKNOD --cap-add NET_RAW \
+      --cap-add SYS_PTRACE --cap-add SYS_MODULE \
+      --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+      -v /var/lib/docker -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
+      "$NODE_IMAGE" "--cgroup-parent=/$name" >/dev/null
+  fi
+  wait_for 60 "dockerd answering in $name" docker exec "$name" docker info
+  if [ "$(docker exec "$name" docker info --format '{{.Swarm.LocalNodeState}}')" != "active" ]; then
+    local manager token
+    manager="$(docker info --format '{{(index .Swarm.RemoteManagers 0).Addr}}')"
+    token="$(docker swarm join-token -q worker)"
+    docker exec "$name" docker swarm join --token "$token" "$manager" >/dev/null
+  fi
+}
+
+ready_nodes() { docker node ls --format '{{.Status}}' | grep -c '^Ready$'; }
+
+load_images() {
+  local image node
+  for image in "$@"; do
+    for node in $(nodes); do
+      fb_step "load $image onto $node" bash -c 'docker save "$1" | docker exec -i "$2" docker load -q >/dev/null' _ "$image" "$node"
+    done
+  done
+}
+
+up() {
+  local count="${FLASK_BRIDGE_CLUSTER_NODES:-2}" start=$SECONDS i
+  fb_step "node image $NODE_IMAGE (apt-get install docker.io iptables on the first run)" build_node_image
+  fb_step "swarm manager on the host engine" init_manager
+  for i in $(seq "$count"); do
+    fb_step "worker flask-bridge-node-$i (dockerd in a container, joins the swarm)" start_node "flask-bridge-node-$i"
+  done
+  fb_step "all $((count + 1)) nodes Ready" wait_for 120 "$((count + 1)) Ready nodes" \
+    bash -c '[ "$(docker node ls --format "{{.Status}}" | grep -c "^Ready$")" -ge "$1" ]' _ "$((count + 1))"
+  # Services pin the image by ID, which `docker load` keeps: nodes never pull.
+  local images=()
+  docker image inspect flask-hello-world >/dev/null 2>&1 && images+=(flask-hello-world)
+  [ "${#images[@]}" -eq 0 ] || load_images "${images[@]}"
+  fb_log "cluster up in $((SECONDS - start))s: $(ready_nodes) nodes Ready"
+  docker node ls >&2
+}
+
+down() {
+  local start=$SECONDS node
+  for node in $(nodes); do
+    fb_log "removing worker $node"
+    docker node rm --force "$node" >/dev/null 2>&1 || true
+    # -v: the anonymous /var/lib/docker volume goes with it.
+    docker rm -f -v "$node" >/dev/null
+    # The inner engine's cgroups, deepest first; only empty directories go.
+    find /sys/fs/cgroup -mindepth 2 -maxdepth 2 -type d -name "$node" 2>/dev/null |
+      while read -r dir; do find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true; done
+  done
+  if [ -f "$INIT_MARKER" ]; then
+    fb_log "leaving the swarm that cluster:up initialised"
+    docker swarm leave --force >/dev/null 2>&1 || true
+    # Swarm's bridge to the outside world outlives the swarm; nothing else uses it.
+    docker network rm docker_gwbridge >/dev/null 2>&1 || true
+    rm -f "$INIT_MARKER"
+  fi
+  fb_log "cluster down in $((SECONDS - start))s"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  load)
+    shift
+    load_images "$@"
+    ;;
+  *) fb_die "usage: scripts/cluster.sh up|down|load IMAGE..." ;;
+esac
