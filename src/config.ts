@@ -21,6 +21,14 @@ export interface FlaskBridgeConfig {
   readonly bindAddress: string;
   readonly urlHost: string;
   readonly keepImageOnDestroy: boolean;
+  /** "engine": plain containers (the tutorial). "swarm": the same plan as Swarm services. */
+  readonly orchestrator: string;
+  /** Swarm mode: tasks per service. */
+  readonly replicas: number;
+  /** Swarm mode: "ingress" (routing mesh, needs IPVS) or "host" (each node publishes its own task). */
+  readonly swarmPublishMode: string;
+  /** Swarm mode: "vip" (one virtual IP, needs IPVS) or "dnsrr" (DNS round-robin over task IPs). */
+  readonly swarmEndpointMode: string;
 }
 
 export const DEFAULTS: FlaskBridgeConfig = Object.freeze({
@@ -38,6 +46,10 @@ export const DEFAULTS: FlaskBridgeConfig = Object.freeze({
   bindAddress: "0.0.0.0",
   urlHost: "localhost",
   keepImageOnDestroy: false,
+  orchestrator: "engine",
+  replicas: 1,
+  swarmPublishMode: "ingress",
+  swarmEndpointMode: "vip",
 });
 
 /**
@@ -82,6 +94,10 @@ export function readConfig(cfg: pulumi.Config = new pulumi.Config(CONFIG_NAMESPA
     bindAddress: cfg.get("bindAddress") ?? DEFAULTS.bindAddress,
     urlHost: cfg.get("urlHost") ?? DEFAULTS.urlHost,
     keepImageOnDestroy: readBoolean(cfg, "keepImageOnDestroy", DEFAULTS.keepImageOnDestroy),
+    orchestrator: cfg.get("orchestrator") ?? DEFAULTS.orchestrator,
+    replicas: readNumber(cfg, "replicas", DEFAULTS.replicas),
+    swarmPublishMode: cfg.get("swarmPublishMode") ?? DEFAULTS.swarmPublishMode,
+    swarmEndpointMode: cfg.get("swarmEndpointMode") ?? DEFAULTS.swarmEndpointMode,
   });
 }
 

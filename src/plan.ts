@@ -48,7 +48,52 @@ export interface HealthcheckPlan {
   readonly retries: number;
 }
 
+/** What the plan needs to know about the swarm; the plan cannot ask Docker itself. */
+export interface SwarmCluster {
+  /** Nodes that are Ready and Active: where tasks can run now. */
+  readonly nodes: number;
+}
+
+export type PublishMode = "ingress" | "host";
+export type EndpointMode = "vip" | "dnsrr";
+
+/**
+ * One Swarm service: one of the tutorial's containers, run as `replicas` tasks.
+ * "bridge" services use each node's own default bridge (Swarm's predefined
+ * "bridge" network), so like the tutorial's containers they are reached only
+ * through their published port; "custom" services share the overlay; the
+ * "host" service runs in each node's own network namespace.
+ */
+export interface ServicePlan {
+  readonly key: string;
+  readonly serviceName: string;
+  readonly kind: "bridge" | "custom" | "host";
+  /** "bridge" | the overlay's name | "host", as Docker names it. */
+  readonly network: string;
+  readonly replicas: number;
+  /** The port on the nodes: published, or bound by the app itself for "host". */
+  readonly hostPort: number;
+  readonly publish: { readonly publishedPort: number; readonly targetPort: number } | null;
+  readonly env: Readonly<Record<string, string>>;
+  /** 1 when every task holds a port of its node: a second task there could not bind it. */
+  readonly maxReplicasPerNode: number | null;
+  /** stop-first when the old task holds the node's port, else start-first (no gap). */
+  readonly updateOrder: "start-first" | "stop-first";
+  /** Ingress: one URL, any node answers. Otherwise null: one URL per node with a task, known after placement. */
+  readonly url: string | null;
+}
+
+export interface SwarmPlan {
+  readonly nodes: number;
+  readonly publishMode: PublishMode;
+  readonly endpointMode: EndpointMode;
+  /** The user-defined bridge of the tutorial becomes an attachable overlay of the same name. */
+  readonly network: TopologyPlan["network"] & { readonly driver: "overlay"; readonly attachable: true };
+  readonly services: readonly ServicePlan[];
+}
+
 export interface TopologyPlan {
+  readonly orchestrator: "engine" | "swarm";
   readonly image: {
     readonly name: string;
     readonly baseImage: string;
@@ -62,7 +107,9 @@ export interface TopologyPlan {
     readonly subnet: string | null;
     readonly gateway: string | null;
   };
+  /** Engine mode's containers; empty in swarm mode, where `swarm` holds the services. */
   readonly containers: readonly ContainerPlan[];
+  readonly swarm: SwarmPlan | null;
   readonly healthcheck: HealthcheckPlan;
   /** Put on every container, network and image: selection and cleanup go by these. */
   readonly labels: Readonly<Record<string, string>>;
@@ -94,11 +141,20 @@ const IMAGE_REFERENCE =
 const HOST_NAME =
   /^(?=.{1,253}$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
+/**
+ * `cluster` is what `docker node ls` said (src/swarmCluster.ts), null when the
+ * engine is no swarm manager; only swarm mode reads it.
+ */
 export function planTopology(
   config: FlaskBridgeConfig,
   stack: string,
   baseImageOverride?: BaseImageOverride,
+  cluster: SwarmCluster | null = null,
 ): TopologyPlan {
+  const orchestrator = checkOrchestrator(config.orchestrator);
+  checkReplicas(config.replicas);
+  const publishMode = checkChoice("swarmPublishMode", config.swarmPublishMode, PUBLISH_MODES);
+  const endpointMode = checkChoice("swarmEndpointMode", config.swarmEndpointMode, ENDPOINT_MODES);
   checkImageReference("imageName", config.imageName);
   checkImageReference("baseImage", config.baseImage);
   checkDockerName("namePrefix", config.namePrefix);
@@ -112,8 +168,11 @@ export function planTopology(
   checkUniqueNames(containers);
   checkCapacity(network.subnet, config.customPorts.length);
 
+  const swarm = orchestrator === "swarm" ? planSwarm(config, network, cluster, publishMode, endpointMode) : null;
+
   const override = baseImageOverride?.replaces === config.baseImage ? baseImageOverride : undefined;
   return {
+    orchestrator,
     image: {
       name: config.imageName,
       baseImage: override?.standIn ?? config.baseImage,
@@ -122,7 +181,8 @@ export function planTopology(
       keepOnDestroy: config.keepImageOnDestroy,
     },
     network,
-    containers,
+    containers: swarm ? [] : containers,
+    swarm,
     healthcheck: HEALTHCHECK,
     labels: { [`${PROJECT}.project`]: PROJECT, [`${PROJECT}.stack`]: stack },
   };
@@ -235,6 +295,141 @@ function planNetwork(config: FlaskBridgeConfig): TopologyPlan["network"] {
     );
   }
   return { name, subnet: subnetText, gateway: gatewayText };
+}
+
+const ORCHESTRATORS = ["engine", "swarm"] as const;
+const PUBLISH_MODES = {
+  ingress: "the routing mesh: every node answers",
+  host: "only the nodes running a task answer",
+} as const;
+const ENDPOINT_MODES = {
+  vip: "one virtual IP per service",
+  dnsrr: "DNS round-robin over the task IPs",
+} as const;
+
+function checkOrchestrator(value: string): TopologyPlan["orchestrator"] {
+  if (!(ORCHESTRATORS as readonly string[]).includes(value)) {
+    throw invalid(
+      "orchestrator",
+      value,
+      'must be "engine" (plain containers, as in the tutorial) or "swarm" (Swarm services on an overlay network)',
+    );
+  }
+  return value as TopologyPlan["orchestrator"];
+}
+
+function checkChoice<T extends string>(key: string, value: string, choices: Readonly<Record<T, string>>): T {
+  if (!Object.hasOwn(choices, value)) {
+    const listed = Object.entries(choices).map(([choice, meaning]) => `"${choice}" (${meaning})`);
+    throw invalid(key, value, `must be ${listed.join(" or ")}`);
+  }
+  return value as T;
+}
+
+function checkReplicas(replicas: number): void {
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 100) {
+    throw invalid("replicas", replicas, "must be a whole number from 1 to 100");
+  }
+}
+
+/**
+ * The tutorial's groups as services, one per container of the tutorial, each
+ * with `replicas` tasks. What Swarm cannot express is refused here, saying why.
+ */
+function planSwarm(
+  config: FlaskBridgeConfig,
+  network: TopologyPlan["network"],
+  cluster: SwarmCluster | null,
+  publishMode: PublishMode,
+  endpointMode: EndpointMode,
+): SwarmPlan {
+  if (cluster === null) {
+    throw invalid(
+      "orchestrator",
+      config.orchestrator,
+      'this Docker engine is not a swarm manager, so there is no swarm to deploy to: run "npm run cluster:up" for a local cluster, or "docker swarm init" here and "docker swarm join" on the other machines',
+    );
+  }
+  if (config.noneMode) {
+    throw invalid(
+      "noneMode",
+      config.noneMode,
+      'a Swarm service cannot run without a network: Swarm attaches tasks only to overlays and its predefined "bridge" and "host" networks, and has no "none"; set it to false in swarm mode',
+    );
+  }
+  if (config.bindAddress !== "0.0.0.0") {
+    throw invalid(
+      "bindAddress",
+      config.bindAddress,
+      'Swarm publishes a port on every interface of a node (a service port has no host IP); set it to "0.0.0.0" in swarm mode',
+    );
+  }
+  const published = config.bridgePorts.length + config.customPorts.length > 0;
+  if (published && publishMode === "ingress" && endpointMode === "dnsrr") {
+    throw invalid(
+      "swarmEndpointMode",
+      endpointMode,
+      `Swarm's routing mesh (${configKey("swarmPublishMode")} "ingress") balances over a virtual IP, which "dnsrr" does not give; use "vip", or publish with "host"`,
+    );
+  }
+  const nodes = cluster.nodes;
+  const { replicas } = config;
+  const firstPort = config.bridgePorts[0] ?? config.customPorts[0];
+  if (publishMode === "host" && firstPort !== undefined && replicas > nodes) {
+    throw invalid(
+      "replicas",
+      replicas,
+      `with ${configKey("swarmPublishMode")} "host" a node publishes port ${firstPort} for one task only, and the swarm has ${nodes} Ready, Active node(s); set it to at most ${nodes}, add nodes, or publish with "ingress"`,
+    );
+  }
+  if (config.hostMode && replicas > nodes) {
+    throw invalid(
+      "replicas",
+      replicas,
+      `the host-mode service ${config.namePrefix}-host binds port ${config.hostPort} on its node itself, one task per node, and the swarm has ${nodes} Ready, Active node(s); set it to at most ${nodes}, add nodes, or set ${configKey("hostMode")} to false`,
+    );
+  }
+
+  const perNode = publishMode === "host";
+  const service = (kind: "bridge" | "custom", serviceNetwork: string, hostPort: number, index: number) => ({
+    key: `${kind}-${index + 1}`,
+    serviceName: `${config.namePrefix}-${kind}-${index + 1}`,
+    kind,
+    network: serviceNetwork,
+    replicas,
+    hostPort,
+    publish: { publishedPort: hostPort, targetPort: APP_PORT },
+    env: { PORT: String(APP_PORT), HOST: "0.0.0.0" },
+    maxReplicasPerNode: perNode ? 1 : null,
+    updateOrder: perNode ? ("stop-first" as const) : ("start-first" as const),
+    url: perNode ? null : `http://${config.urlHost}:${hostPort}`,
+  });
+  const services: ServicePlan[] = [
+    ...config.bridgePorts.map((port, index) => service("bridge", "bridge", port, index)),
+    ...config.customPorts.map((port, index) => service("custom", network.name, port, index)),
+  ];
+  if (config.hostMode) {
+    services.push({
+      key: "host",
+      serviceName: `${config.namePrefix}-host`,
+      kind: "host",
+      network: "host",
+      replicas,
+      hostPort: config.hostPort,
+      publish: null,
+      env: { PORT: String(config.hostPort), HOST: "0.0.0.0" },
+      maxReplicasPerNode: 1,
+      updateOrder: "stop-first",
+      url: null,
+    });
+  }
+  return {
+    nodes,
+    publishMode,
+    endpointMode,
+    network: { ...network, driver: "overlay", attachable: true },
+    services,
+  };
 }
 
 /** Every host port is checked for range, then for clashes across all users. */

@@ -88,6 +88,18 @@ describe("readConfig", () => {
     ]);
   });
 
+  it("reads the swarm keys as typed, leaving their meaning to planTopology", () => {
+    const config = readConfig(
+      configFrom({ orchestrator: "swarm", replicas: "3", swarmPublishMode: "host", swarmEndpointMode: "dnsrr" }),
+    );
+    expect([config.orchestrator, config.replicas, config.swarmPublishMode, config.swarmEndpointMode]).toEqual([
+      "swarm",
+      3,
+      "host",
+      "dnsrr",
+    ]);
+  });
+
   it("keeps empty strings, which mean 'let Docker choose'", () => {
     expect(readConfig(configFrom({ networkSubnet: "" })).networkSubnet).toBe("");
   });
@@ -107,6 +119,7 @@ describe("readConfig", () => {
     ],
     [{ hostMode: "yes" }, 'Invalid config flask-bridge:hostMode = "yes": must be true or false'],
     [{ hostPort: "five" }, 'Invalid config flask-bridge:hostPort = "five": must be a number'],
+    [{ replicas: "three" }, 'Invalid config flask-bridge:replicas = "three": must be a number'],
   ])("rejects %j", (values, message) => {
     expect(() => readConfig(configFrom(values))).toThrow(new Error(message));
   });

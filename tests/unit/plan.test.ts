@@ -1,5 +1,5 @@
 import { DEFAULTS, type FlaskBridgeConfig } from "../../src/config";
-import { HEALTHCHECK, planTopology } from "../../src/plan";
+import { HEALTHCHECK, planTopology, type SwarmCluster } from "../../src/plan";
 
 function withConfig(overrides: Partial<FlaskBridgeConfig>): FlaskBridgeConfig {
   return { ...DEFAULTS, ...overrides };
@@ -34,6 +34,7 @@ describe("planTopology with the tutorial's values", () => {
 
   it("plans the whole tutorial: image, network and 8 containers", () => {
     expect(plan).toEqual({
+      orchestrator: "engine",
       image: {
         name: "flask-hello-world",
         baseImage: "python:3.11-slim",
@@ -74,6 +75,7 @@ describe("planTopology with the tutorial's values", () => {
           probeUrl: null,
         },
       ],
+      swarm: null,
       healthcheck: HEALTHCHECK,
       labels: { "flask-bridge.project": "flask-bridge", "flask-bridge.stack": "dev" },
     });
@@ -276,5 +278,186 @@ describe("planTopology rejects bad config, naming the key and the value", () => 
   it("accepts registry, tag and digest in image references", () => {
     const baseImage = `registry.example:5000/team/python:3.11-slim@sha256:${"a".repeat(64)}`;
     expect(planTopology(withConfig({ baseImage }), "dev").image.baseImage).toBe(baseImage);
+  });
+});
+
+/** The tutorial's topology in swarm mode, minus what Swarm cannot run (none) and with Swarm's bind address. */
+const SWARM: Partial<FlaskBridgeConfig> = { orchestrator: "swarm", noneMode: false };
+const THREE_NODES: SwarmCluster = { nodes: 3 };
+
+function service(key: string, network: string, port: number, mode: "ingress" | "host") {
+  return {
+    key,
+    serviceName: `flask-${key}`,
+    kind: key.startsWith("bridge") ? "bridge" : "custom",
+    network,
+    replicas: 1,
+    hostPort: port,
+    publish: { publishedPort: port, targetPort: 5000 },
+    env: { PORT: "5000", HOST: "0.0.0.0" },
+    maxReplicasPerNode: mode === "host" ? 1 : null,
+    updateOrder: mode === "host" ? "stop-first" : "start-first",
+    url: mode === "host" ? null : `http://localhost:${port}`,
+  };
+}
+
+const HOST_SERVICE = {
+  key: "host",
+  serviceName: "flask-host",
+  kind: "host",
+  network: "host",
+  replicas: 1,
+  hostPort: 5000,
+  publish: null,
+  env: { PORT: "5000", HOST: "0.0.0.0" },
+  maxReplicasPerNode: 1,
+  updateOrder: "stop-first",
+  url: null,
+};
+
+describe("planTopology in swarm mode", () => {
+  it("turns each of the tutorial's containers into a service, the user-defined bridge into an overlay", () => {
+    const plan = planTopology(withConfig(SWARM), "dev", undefined, THREE_NODES);
+    expect(plan.orchestrator).toBe("swarm");
+    expect(plan.containers).toEqual([]);
+    expect(plan.swarm).toEqual({
+      nodes: 3,
+      publishMode: "ingress",
+      endpointMode: "vip",
+      network: { name: "my-bridge-network", subnet: null, gateway: null, driver: "overlay", attachable: true },
+      services: [
+        service("bridge-1", "bridge", 5001, "ingress"),
+        service("bridge-2", "bridge", 5002, "ingress"),
+        service("bridge-3", "bridge", 5003, "ingress"),
+        service("custom-1", "my-bridge-network", 5004, "ingress"),
+        service("custom-2", "my-bridge-network", 5005, "ingress"),
+        service("custom-3", "my-bridge-network", 5006, "ingress"),
+        HOST_SERVICE,
+      ],
+    });
+  });
+
+  it("publishes per node, one task a node, and stops the old task first with host publishing", () => {
+    const plan = planTopology(
+      withConfig({
+        ...SWARM,
+        bridgePorts: [5001],
+        customPorts: [5004],
+        hostMode: false,
+        replicas: 3,
+        swarmPublishMode: "host",
+        swarmEndpointMode: "dnsrr",
+        networkSubnet: "10.213.61.0/24",
+      }),
+      "dev",
+      undefined,
+      THREE_NODES,
+    );
+    expect(plan.swarm).toEqual({
+      nodes: 3,
+      publishMode: "host",
+      endpointMode: "dnsrr",
+      network: {
+        name: "my-bridge-network",
+        subnet: "10.213.61.0/24",
+        gateway: null,
+        driver: "overlay",
+        attachable: true,
+      },
+      services: [
+        { ...service("bridge-1", "bridge", 5001, "host"), replicas: 3 },
+        { ...service("custom-1", "my-bridge-network", 5004, "host"), replicas: 3 },
+      ],
+    });
+  });
+
+  it("lets ingress publishing run more tasks than nodes: the routing mesh shares the port", () => {
+    const plan = planTopology(withConfig({ ...SWARM, hostMode: false, replicas: 5 }), "dev", undefined, THREE_NODES);
+    expect(plan.swarm?.services.map((planned) => planned.replicas)).toEqual([5, 5, 5, 5, 5, 5]);
+  });
+
+  it("reads no swarm and plans no services in engine mode", () => {
+    expect(planTopology(withConfig({ replicas: 7 }), "dev").swarm).toBeNull();
+  });
+});
+
+describe("planTopology refuses what Swarm cannot run, saying why", () => {
+  const cases: [string, Partial<FlaskBridgeConfig>, SwarmCluster | null, string][] = [
+    [
+      "an unknown orchestrator",
+      { orchestrator: "kubernetes" },
+      THREE_NODES,
+      'Invalid config flask-bridge:orchestrator = "kubernetes": must be "engine" (plain containers, as in the tutorial) or "swarm" (Swarm services on an overlay network)',
+    ],
+    [
+      "zero replicas",
+      { ...SWARM, replicas: 0 },
+      THREE_NODES,
+      "Invalid config flask-bridge:replicas = 0: must be a whole number from 1 to 100",
+    ],
+    [
+      "half a replica",
+      { ...SWARM, replicas: 1.5 },
+      THREE_NODES,
+      "Invalid config flask-bridge:replicas = 1.5: must be a whole number from 1 to 100",
+    ],
+    [
+      "an unknown publish mode",
+      { ...SWARM, swarmPublishMode: "mesh" },
+      THREE_NODES,
+      'Invalid config flask-bridge:swarmPublishMode = "mesh": must be "ingress" (the routing mesh: every node answers) or "host" (only the nodes running a task answer)',
+    ],
+    [
+      "an unknown endpoint mode",
+      { ...SWARM, swarmEndpointMode: "dns" },
+      THREE_NODES,
+      'Invalid config flask-bridge:swarmEndpointMode = "dns": must be "vip" (one virtual IP per service) or "dnsrr" (DNS round-robin over the task IPs)',
+    ],
+    [
+      "an engine that is no swarm manager",
+      SWARM,
+      null,
+      'Invalid config flask-bridge:orchestrator = "swarm": this Docker engine is not a swarm manager, so there is no swarm to deploy to: run "npm run cluster:up" for a local cluster, or "docker swarm init" here and "docker swarm join" on the other machines',
+    ],
+    [
+      "the none container",
+      { orchestrator: "swarm" },
+      THREE_NODES,
+      'Invalid config flask-bridge:noneMode = true: a Swarm service cannot run without a network: Swarm attaches tasks only to overlays and its predefined "bridge" and "host" networks, and has no "none"; set it to false in swarm mode',
+    ],
+    [
+      "a bind address",
+      { ...SWARM, bindAddress: "127.0.0.1" },
+      THREE_NODES,
+      'Invalid config flask-bridge:bindAddress = "127.0.0.1": Swarm publishes a port on every interface of a node (a service port has no host IP); set it to "0.0.0.0" in swarm mode',
+    ],
+    [
+      "DNS round-robin behind the routing mesh",
+      { ...SWARM, swarmEndpointMode: "dnsrr" },
+      THREE_NODES,
+      'Invalid config flask-bridge:swarmEndpointMode = "dnsrr": Swarm\'s routing mesh (flask-bridge:swarmPublishMode "ingress") balances over a virtual IP, which "dnsrr" does not give; use "vip", or publish with "host"',
+    ],
+    [
+      "more host-published tasks than nodes",
+      { ...SWARM, hostMode: false, replicas: 4, swarmPublishMode: "host" },
+      THREE_NODES,
+      'Invalid config flask-bridge:replicas = 4: with flask-bridge:swarmPublishMode "host" a node publishes port 5001 for one task only, and the swarm has 3 Ready, Active node(s); set it to at most 3, add nodes, or publish with "ingress"',
+    ],
+    [
+      "more host-mode tasks than nodes",
+      { ...SWARM, bridgePorts: [], customPorts: [], replicas: 2 },
+      { nodes: 1 },
+      "Invalid config flask-bridge:replicas = 2: the host-mode service flask-host binds port 5000 on its node itself, one task per node, and the swarm has 1 Ready, Active node(s); set it to at most 1, add nodes, or set flask-bridge:hostMode to false",
+    ],
+  ];
+
+  it.each(cases)("%s", (_name, overrides, cluster, message) => {
+    const error = errorOf(() => planTopology(withConfig(overrides), "dev", undefined, cluster));
+    expect(error.message).toBe(message);
+    expect(error.name).toBe("ConfigError");
+  });
+
+  it("does not hold engine mode to Swarm's rules", () => {
+    expect(() => planTopology(withConfig({ bindAddress: "127.0.0.1", replicas: 9 }), "dev")).not.toThrow();
   });
 });
