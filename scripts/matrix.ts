@@ -163,7 +163,11 @@ async function main(): Promise<void> {
   const { out } = parseArgs(process.argv.slice(2));
   const stack = process.env.FB_STACK || "dev";
   const outputs = parseStackOutputs(pulumiJson(stack, "stack", "output"), `outputs of stack ${stack}`);
-  const expected = expectedConnectivity(planFor(stack, pulumiJson(stack, "config") as StackConfig));
+  const plan = planFor(stack, pulumiJson(stack, "config") as StackConfig);
+  if (plan.containers.length === 0) {
+    throw new Error(`stack ${stack} plans no containers (swarm services are not measured)`);
+  }
+  const expected = expectedConnectivity(plan);
 
   const start = Date.now();
   const { measured, tries } = await measureConnectivity(outputs);
