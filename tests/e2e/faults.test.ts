@@ -117,14 +117,17 @@ describe("faults and recovery", () => {
     expect(await httpGet("http://127.0.0.1:16005")).toEqual({ status: 200, body: "Hello, World!" });
   });
 
-  it("stopped container: `up --refresh` runs it again (mustRun)", async () => {
+  it("stopped container: `up --refresh` replaces it (mustRun), probe included", async () => {
+    const before = inspect("e2f-bridge-2").Id;
     docker("stop", "e2f-bridge-2");
     expect(inspect("e2f-bridge-2").State.Running).toBe(false);
-    await timed("stopped container → up --refresh", timings, () => stack.up({ ...RUN, refresh: true }));
+    const result = await timed("stopped container → up --refresh", timings, () => stack.up({ ...RUN, refresh: true }));
     expect(inspect("e2f-bridge-2").State.Running).toBe(true);
-    // Restarting keeps the container's ID, so its probe does not run again: up
-    // returns once Docker started it, and the app answers moments later.
-    expect(await answersWithin("http://127.0.0.1:16002", 30)).toBeLessThan(30);
+    // The official provider's refresh drops a stopped mustRun container from
+    // state, so up replaces it, and its probe runs again: it answers at once.
+    expect(changesOf(result.summary)).toEqual({ replace: 2, same: 28 });
+    expect(inspect("e2f-bridge-2").Id).not.toBe(before);
+    expect(await httpGet("http://127.0.0.1:16002")).toEqual({ status: 200, body: "Hello, World!" });
   });
 
   it("crashed app: the restart policy brings it back with no command at all", async () => {
