@@ -7,7 +7,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=env.sh
 source "$here/env.sh"
 cd "$FB_REPO_ROOT"
-command -v pulumi >/dev/null || fb_die "pulumi is not built yet; run: npm run setup"
+command -v pulumi >/dev/null || fb_die "no pulumi CLI yet; run: npm run setup"
 subcommand="$1"
 shift
 policy=()
