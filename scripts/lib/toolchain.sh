@@ -92,7 +92,7 @@ fb_resolve_cli() {
   fb_log "ERROR: no Pulumi CLI v$want or newer. Any one of these works:"
   fb_log "  1. install it yourself and put it on PATH (https://www.pulumi.com/docs/install/);"
   fb_log "  2. give this machine access to Pulumi's downloads ($FB_RELEASES);"
-  fb_log "  3. set FLASK_BRIDGE_OFFLINE_DIR to an offline bundle (README, 'Offline')."
+  fb_log "  3. set FLASK_BRIDGE_OFFLINE_DIR to an offline bundle (README: 'The offline bundle')."
   fb_log "  Looked for the bundle in $(fb_offline_dir)."
   return 1
 }
@@ -109,7 +109,7 @@ fb_resolve_plugin() {
     "$FB_CLI_DIR/pulumi" plugin install resource "$name" "$version" --file "$file" --non-interactive >&2 && return 0
   fi
   fb_log "ERROR: no $name plugin $version: neither Pulumi's downloads nor an offline bundle"
-  fb_log "  ($(fb_offline_dir)) has it; see README, 'Offline'."
+  fb_log "  ($(fb_offline_dir)) has it; see README: 'The offline bundle'."
   return 1
 }
 
