@@ -94,7 +94,8 @@ export function matrixTable(title: string, measured: Matrix<Measured>, expected:
   }
   lines.push("", legend());
   if (found.length > 0) {
-    lines.push("", `${found.length} tries differ from Docker's rules:`, ...found.map(describeMismatch));
+    const { total } = agreement(measured, expected);
+    lines.push("", `${found.length} of ${total} differ from Docker's rules:`, ...found.map(describeMismatch));
   }
   return `${lines.map((line) => line.trimEnd()).join("\n")}\n`;
 }
