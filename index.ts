@@ -1,18 +1,23 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BridgeNetwork } from "./src/BridgeNetwork";
+import { ClusterImage } from "./src/ClusterImage";
 import { baseImageOverrideFromEnv, readConfig } from "./src/config";
 import { ConfigError } from "./src/errors";
 import { type ContainerOutput, FlaskContainer } from "./src/FlaskContainer";
 import { FlaskImage } from "./src/FlaskImage";
 import { checkHostPortsFree } from "./src/hostPorts";
-import { planTopology } from "./src/plan";
+import { OverlayNetwork } from "./src/OverlayNetwork";
+import { planTopology, type SwarmPlan } from "./src/plan";
+import { type ServiceOutput, SwarmService } from "./src/SwarmService";
+import { readSwarmCluster } from "./src/swarmCluster";
 
 // Validation happens here, before any resource is declared. RunError: Pulumi
 // prints a config error as its message alone, without a stack trace.
 const plan = (() => {
   try {
     const config = readConfig();
-    const planned = planTopology(config, pulumi.getStack(), baseImageOverrideFromEnv(process.env));
+    const cluster = config.orchestrator === "swarm" ? readSwarmCluster() : null;
+    const planned = planTopology(config, pulumi.getStack(), baseImageOverrideFromEnv(process.env), cluster);
     checkHostPortsFree(planned.containers, config.bindAddress, pulumi.getStack());
     return planned;
   } catch (error) {
@@ -28,49 +33,101 @@ const flaskImage = new FlaskImage("image", {
   keepOnDestroy: plan.image.keepOnDestroy,
 });
 
-const bridgeNetwork = new BridgeNetwork("network", {
-  networkName: plan.network.name,
-  subnet: plan.network.subnet,
-  gateway: plan.network.gateway,
-  labels: plan.labels,
-});
+type NetworkOutput = { name: string; id: string; subnet: string | null; gateway: string | null };
 
-const flaskContainers = plan.containers.map(
-  (container) =>
-    new FlaskContainer(
-      container.key,
-      {
-        plan: container,
-        image: flaskImage.repoDigest,
-        customNetwork: container.kind === "custom" ? bridgeNetwork.networkName : undefined,
-        healthcheck: plan.healthcheck,
-        labels: plan.labels,
-      },
-      // No dependsOn the whole FlaskImage: the image ID input already orders
-      // create and destroy, and waiting on the remover cost ~1 s of every up.
-    ),
-);
-
-function byDockerName<T>(values: pulumi.Output<T>[]): pulumi.Output<Record<string, T>> {
+function networkOutput(network: BridgeNetwork | OverlayNetwork): pulumi.Output<NetworkOutput> {
   return pulumi
-    .all(values)
-    .apply((resolved) =>
-      Object.fromEntries(plan.containers.map((container, index) => [container.dockerName, resolved[index] as T])),
-    );
+    .all([network.networkName, network.networkId, network.subnet, network.gateway])
+    .apply(([name, id, subnet, gateway]) => ({ name, id, subnet, gateway }));
 }
 
-export const containers: pulumi.Output<Record<string, ContainerOutput>> = byDockerName(
-  flaskContainers.map((container) => container.output),
-);
+/** The tutorial's containers on this one engine. */
+function engineStack() {
+  const bridgeNetwork = new BridgeNetwork("network", {
+    networkName: plan.network.name,
+    subnet: plan.network.subnet,
+    gateway: plan.network.gateway,
+    labels: plan.labels,
+  });
 
-export const network: pulumi.Output<{
-  name: string;
-  id: string;
-  subnet: string | null;
-  gateway: string | null;
-}> = pulumi
-  .all([bridgeNetwork.networkName, bridgeNetwork.networkId, bridgeNetwork.subnet, bridgeNetwork.gateway])
-  .apply(([name, id, subnet, gateway]) => ({ name, id, subnet, gateway }));
+  const flaskContainers = plan.containers.map(
+    (container) =>
+      new FlaskContainer(
+        container.key,
+        {
+          plan: container,
+          image: flaskImage.repoDigest,
+          customNetwork: container.kind === "custom" ? bridgeNetwork.networkName : undefined,
+          healthcheck: plan.healthcheck,
+          labels: plan.labels,
+        },
+        // No dependsOn the whole FlaskImage: the image ID input already orders
+        // create and destroy, and waiting on the remover cost ~1 s of every up.
+      ),
+  );
+
+  function byDockerName<T>(values: pulumi.Output<T>[]): pulumi.Output<Record<string, T>> {
+    return pulumi
+      .all(values)
+      .apply((resolved) =>
+        Object.fromEntries(plan.containers.map((container, index) => [container.dockerName, resolved[index] as T])),
+      );
+  }
+
+  return {
+    containers: byDockerName(flaskContainers.map((container) => container.output)),
+    network: networkOutput(bridgeNetwork),
+    probes: byDockerName(flaskContainers.map((container) => container.probe)),
+  };
+}
+
+/** The same containers as services of the swarm this engine manages. */
+function swarmStack(swarm: SwarmPlan) {
+  const overlay = new OverlayNetwork("overlay", {
+    networkName: swarm.network.name,
+    subnet: swarm.network.subnet,
+    gateway: swarm.network.gateway,
+    labels: plan.labels,
+  });
+  const clusterImage = new ClusterImage("cluster-image", {
+    imageName: plan.image.name,
+    imageId: flaskImage.repoDigest,
+  });
+  const services = swarm.services.map(
+    (service) =>
+      new SwarmService(service.key, {
+        plan: service,
+        publishMode: swarm.publishMode,
+        endpointMode: swarm.endpointMode,
+        image: clusterImage.imageId,
+        overlay: { name: overlay.networkName, id: overlay.networkId },
+        healthcheck: plan.healthcheck,
+        labels: plan.labels,
+      }),
+  );
+  return {
+    network: networkOutput(overlay),
+    services: pulumi
+      .all(services.map((service) => service.output))
+      .apply((outputs) =>
+        Object.fromEntries(
+          swarm.services.map((service, index) => [service.serviceName, outputs[index] as ServiceOutput]),
+        ),
+      ),
+  };
+}
+
+const engine = plan.swarm === null ? engineStack() : undefined;
+const swarm = plan.swarm === null ? undefined : swarmStack(plan.swarm);
+
+/** Engine mode only. */
+export const containers: pulumi.Output<Record<string, ContainerOutput>> | undefined = engine?.containers;
+
+/** Swarm mode only: per service its DNS name, VIP, URLs, replicas and tasks. */
+export const services: pulumi.Output<Record<string, ServiceOutput>> | undefined = swarm?.services;
+
+/** The user-defined bridge in engine mode, the overlay in swarm mode. */
+export const network: pulumi.Output<NetworkOutput> | undefined = engine?.network ?? swarm?.network;
 
 export const image: pulumi.Output<{
   name: string;
@@ -86,7 +143,5 @@ export const image: pulumi.Output<{
   standInNote: plan.image.standInNote,
 }));
 
-/** What each container's probe saw: "Hello, World!" from the host, or "lo" for the none container. */
-export const probes: pulumi.Output<Record<string, string>> = byDockerName(
-  flaskContainers.map((container) => container.probe),
-);
+/** Engine mode only: what each container's probe saw: "Hello, World!" from the host, or "lo" for the none container. */
+export const probes: pulumi.Output<Record<string, string>> | undefined = engine?.probes;

@@ -81,6 +81,7 @@ ready_nodes() { docker node ls --format '{{.Status}}' | grep -c '^Ready$'; }
 
 load_images() {
   local image node
+  [ -n "$(nodes)" ] || fb_log "no local cluster workers; on real machines, each node needs the image from a registry"
   for image in "$@"; do
     for node in $(nodes); do
       fb_step "load $image onto $node" bash -c 'docker save "$1" | docker exec -i "$2" docker load -q >/dev/null' _ "$image" "$node"

@@ -1,0 +1,195 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { READY_TIMEOUT_SECONDS } from "./FlaskContainer";
+import { toLabelList } from "./labels";
+import type { EndpointMode, HealthcheckPlan, PublishMode, ServicePlan } from "./plan";
+
+export interface SwarmServiceArgs {
+  plan: ServicePlan;
+  publishMode: PublishMode;
+  endpointMode: EndpointMode;
+  /** Image ID, once every node has it (ClusterImage.imageId). */
+  image: pulumi.Input<string>;
+  /** The overlay's name and ID outputs, for "custom" services: they wait for it and find their VIP on it. */
+  overlay?: { name: pulumi.Input<string>; id: pulumi.Input<string> };
+  healthcheck: HealthcheckPlan;
+  labels: Readonly<Record<string, string>>;
+}
+
+/** One task of a service as the swarm placed it. */
+export interface TaskOutput {
+  /** <service>.<slot> */
+  name: string;
+  node: string;
+  nodeAddress: string;
+  /** Its address on the overlay; null for services not on it. */
+  ip: string | null;
+  state: string;
+}
+
+/** The stack-output shape for one service in swarm mode. */
+export interface ServiceOutput {
+  network: string;
+  /** Resolves on the overlay: to the VIP (vip) or to the tasks in turn (dnsrr). */
+  dnsName: string;
+  vip: string | null;
+  /** Ingress: one URL any node answers. Host publishing and host mode: one per node running a task. */
+  urls: string[];
+  replicas: { desired: number; running: number };
+  tasks: TaskOutput[];
+}
+
+/**
+ * Waits until the service runs its replicas and every URL answers, then prints
+ * what the swarm did as JSON. The readiness gate of `up`, like FlaskContainer's
+ * probe; Docker's own health status only moves a task from starting to running.
+ */
+export const SWARM_PROBE = `
+const { execFileSync } = require("node:child_process");
+const http = require("node:http");
+const env = process.env;
+const deadline = Date.now() + Number(env.PROBE_TIMEOUT_SECONDS) * 1000;
+const docker = (...args) => execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+const inspect = (...args) => JSON.parse(docker(...args));
+const answers = (url) => new Promise((resolve) => {
+  const request = http.get(url, { timeout: 2000 }, (response) => {
+    response.resume();
+    response.on("end", () => resolve(response.statusCode === 200));
+    response.on("error", () => resolve(false));
+  });
+  request.on("timeout", () => request.destroy(new Error("timed out")));
+  request.on("error", () => resolve(false));
+});
+function tasks() {
+  const ids = docker("service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", env.SERVICE).split("\\n").filter(Boolean);
+  if (ids.length === 0) return [];
+  const found = inspect("inspect", "--type", "task", ...ids);
+  const nodes = new Map(inspect("node", "inspect", ...new Set(found.map((task) => task.NodeID))).map((node) => [node.ID, node]));
+  return found.map((task) => {
+    const node = nodes.get(task.NodeID);
+    const overlay = (task.NetworksAttachments ?? []).find((attachment) => attachment.Network.ID === env.NETWORK_ID);
+    return {
+      name: env.SERVICE + "." + task.Slot,
+      node: node.Description.Hostname,
+      nodeAddress: node.Status.Addr,
+      ip: overlay?.Addresses?.[0]?.split("/")[0] ?? null,
+      state: task.Status.State,
+    };
+  }).sort((a, b) => a.name.localeCompare(b.name));
+}
+(async () => {
+  const desired = Number(env.REPLICAS);
+  let last = "nothing yet";
+  for (;;) {
+    try {
+      const all = tasks();
+      const running = all.filter((task) => task.state === "running");
+      const urls = env.MESH_URL ? [env.MESH_URL] : running.map((task) => "http://" + task.nodeAddress + ":" + env.PORT);
+      const probeUrls = env.MESH_URL ? [env.MESH_PROBE_URL] : urls;
+      last = running.length + "/" + desired + " running";
+      if (running.length === desired && (await Promise.all(probeUrls.map(answers))).every(Boolean)) {
+        const vips = inspect("service", "inspect", env.SERVICE)[0].Endpoint.VirtualIPs ?? [];
+        const vip = vips.find((entry) => entry.NetworkID === env.NETWORK_ID)?.Addr?.split("/")[0] ?? null;
+        process.stdout.write(JSON.stringify({ vip, urls: urls.sort(), replicas: { desired, running: running.length }, tasks: all }));
+        return;
+      }
+    } catch (error) {
+      last = String(error.message ?? error).split("\\n")[0];
+    }
+    if (Date.now() > deadline) {
+      console.error("service " + env.SERVICE + " not ready after " + env.PROBE_TIMEOUT_SECONDS + " s: " + last);
+      process.exit(1);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+})();`;
+
+/** One of the tutorial's containers as a Swarm service: `replicas` hardened tasks, rolled one at a time. */
+export class SwarmService extends pulumi.ComponentResource {
+  public readonly serviceName: pulumi.Output<string>;
+  public readonly serviceId: pulumi.Output<string>;
+  public readonly output: pulumi.Output<ServiceOutput>;
+
+  constructor(name: string, args: SwarmServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("flask-bridge:service:SwarmService", name, {}, opts);
+    const { plan, healthcheck } = args;
+    // One task at a time; a task that fails within the monitor window rolls the update back.
+    const update = { parallelism: 1, delay: "1s", order: plan.updateOrder, monitor: "5s" };
+
+    const service = new docker.Service(
+      `${name}-service`,
+      {
+        name: plan.serviceName,
+        labels: toLabelList(args.labels),
+        mode: { replicated: { replicas: plan.replicas } },
+        taskSpec: {
+          containerSpec: {
+            image: args.image,
+            env: { ...plan.env },
+            healthcheck: { ...healthcheck, tests: [...healthcheck.tests] },
+            labels: toLabelList({ ...args.labels, "flask-bridge.network-kind": plan.kind }),
+            // As hardened as FlaskContainer, minus what Swarm 20.10 lacks: no-new-privileges
+            // (no such service option) and tmpfs noexec/nosuid (a tmpfs mount takes size and mode only).
+            user: "10001:10001",
+            readOnly: true,
+            mounts: [{ type: "tmpfs", target: "/tmp", tmpfsOptions: { sizeBytes: 16 * 1024 * 1024 } }],
+            capDrops: ["ALL"],
+            stopGracePeriod: "10s",
+            sysctl: {},
+          },
+          networksAdvanceds: [{ name: plan.kind === "custom" && args.overlay ? args.overlay.name : plan.network }],
+          placement: plan.maxReplicasPerNode === null ? undefined : { maxReplicas: plan.maxReplicasPerNode },
+          // Window and sysctl stated as the provider reads them back, or every preview diffs.
+          restartPolicy: { condition: "any", delay: "1s", maxAttempts: 0, window: "0s" },
+        },
+        endpointSpec: {
+          mode: args.endpointMode,
+          ports: plan.publish
+            ? [
+                {
+                  targetPort: plan.publish.targetPort,
+                  publishedPort: plan.publish.publishedPort,
+                  publishMode: args.publishMode,
+                  protocol: "tcp",
+                },
+              ]
+            : undefined,
+        },
+        updateConfig: { ...update, failureAction: "rollback" },
+        rollbackConfig: { ...update, failureAction: "pause" },
+      },
+      { parent: this },
+    );
+
+    // Ingress: any node answers, so the manager's loopback stands for all of them.
+    const mesh = plan.url !== null;
+    const probe = new command.local.Command(
+      `${name}-probe`,
+      {
+        create: SWARM_PROBE,
+        interpreter: ["node", "-e"],
+        environment: {
+          SERVICE: service.name,
+          REPLICAS: String(plan.replicas),
+          PORT: String(plan.hostPort),
+          NETWORK_ID: args.overlay?.id ?? "",
+          MESH_URL: plan.url ?? "",
+          MESH_PROBE_URL: mesh ? `http://127.0.0.1:${plan.hostPort}` : "",
+          PROBE_TIMEOUT_SECONDS: String(READY_TIMEOUT_SECONDS),
+        },
+        // Runs again whenever the service's spec changes (a new image, another replica count).
+        triggers: [service.id, args.image, plan.replicas],
+      },
+      { parent: this, dependsOn: [service] },
+    );
+
+    this.serviceName = service.name;
+    this.serviceId = service.id;
+    this.output = probe.stdout.apply((stdout) => {
+      const seen = JSON.parse(stdout) as Omit<ServiceOutput, "network" | "dnsName">;
+      return { network: plan.network, dnsName: plan.serviceName, ...seen };
+    });
+    this.registerOutputs({ serviceName: this.serviceName, serviceId: this.serviceId, output: this.output });
+  }
+}
