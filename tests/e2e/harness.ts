@@ -252,3 +252,57 @@ export function reportAssertions(file: string): void {
     process.stdout.write(`\n${file}: ${total} assertions ran\n`);
   });
 }
+
+/**
+ * The swarm e2e stack: one service per group (ports 19000-19006 of its own
+ * 19000-19099), the overlay on 10.213.61.0/24, and the settings that answer
+ * on a kernel without IPVS: DNS round-robin and ports published per node.
+ */
+export function swarmStackConfig(replicas: number): Record<string, unknown> {
+  return {
+    "flask-bridge:orchestrator": "swarm",
+    "flask-bridge:imageName": "flask-bridge-e2e-swarm",
+    "flask-bridge:namePrefix": "e2e-swarm",
+    "flask-bridge:bridgePorts": [19001],
+    "flask-bridge:customPorts": [19004],
+    "flask-bridge:hostMode": true,
+    "flask-bridge:hostPort": 19000,
+    "flask-bridge:noneMode": false,
+    "flask-bridge:networkName": "e2e-swarm-overlay",
+    "flask-bridge:networkSubnet": "10.213.61.0/24",
+    "flask-bridge:replicas": replicas,
+    "flask-bridge:swarmPublishMode": "host",
+    "flask-bridge:swarmEndpointMode": "dnsrr",
+    "flask-bridge:urlHost": "127.0.0.1",
+  };
+}
+
+/** The local cluster's workers (scripts/cluster.sh), by their label. */
+export function clusterWorkers(): string[] {
+  return dockerLines("ps", "--filter", "label=flask-bridge.cluster=node", "--format", "{{.Names}}").sort();
+}
+
+/** Runs scripts/cluster.sh with its progress on this process's stderr; a failure throws. */
+export function clusterScript(action: "up" | "down"): void {
+  execFileSync("bash", [path.join(REPO_ROOT, "scripts", "cluster.sh"), action], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+}
+
+/** Services that carry the stack's label; their tasks' containers go with them. */
+export function labelledServices(stackName: string): string[] {
+  return dockerLines(
+    "service",
+    "ls",
+    "--filter",
+    `label=flask-bridge.stack=${stackName}`,
+    "--format",
+    "{{.Name}}",
+  ).sort();
+}
+
+/** Removes a crashed earlier run's services first, so removeLeftovers finds their networks free. */
+export function removeSwarmLeftovers(stackName: string): void {
+  const services = labelledServices(stackName);
+  if (services.length > 0) docker("service", "rm", ...services);
+}

@@ -1,0 +1,294 @@
+import type { Stack } from "@pulumi/pulumi/automation";
+import type { ServiceOutput } from "../../src/SwarmService";
+import {
+  clusterScript,
+  clusterWorkers,
+  docker,
+  dockerLines,
+  freshStack,
+  httpGet,
+  labelled,
+  labelledServices,
+  printTimings,
+  RUN,
+  removeSwarmLeftovers,
+  reportAssertions,
+  requirePrerequisites,
+  resourceCount,
+  swarmStackConfig,
+  timed,
+  writeConfig,
+} from "./harness";
+
+/**
+ * Swarm mode on a real cluster of 3 nodes: the host engine as manager and
+ * two workers running dockerd in containers (scripts/cluster.sh). The suite
+ * starts the cluster when it is not up and takes it down again at the end.
+ * The steps share one stack, in order.
+ */
+
+const STACK = "e2e-swarm";
+const SERVICES = ["e2e-swarm-bridge-1", "e2e-swarm-custom-1", "e2e-swarm-host"];
+const PORTS: Record<string, number> = {
+  "e2e-swarm-bridge-1": 19001,
+  "e2e-swarm-custom-1": 19004,
+  "e2e-swarm-host": 19000,
+};
+const OVERLAY = "e2e-swarm-overlay";
+const HELLO = "Hello, World!";
+
+jest.setTimeout(15 * 60 * 1000);
+reportAssertions("swarm");
+
+let stack: Stack;
+let services: Record<string, ServiceOutput>;
+/** Workers found before the suite: a cluster someone else started is left as it was. */
+let workersBefore: string[];
+let swarmBefore: string;
+const timings: Record<string, number> = {};
+
+interface RunningTask {
+  id: string;
+  slot: number;
+  node: string;
+  nodeAddress: string;
+  containerId: string;
+  ip: string | null;
+}
+
+/** The service's tasks that run now, as the swarm reports them (the stack's outputs are from the last up). */
+function runningTasks(service: string): RunningTask[] {
+  const ids = dockerLines("service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", service);
+  if (ids.length === 0) return [];
+  // biome-ignore lint/suspicious/noExplicitAny: docker inspect JSON is untyped.
+  const tasks: any[] = JSON.parse(docker("inspect", "--type", "task", ...ids));
+  return tasks
+    .filter((task) => task.Status.State === "running")
+    .map((task) => {
+      const node = JSON.parse(docker("node", "inspect", task.NodeID))[0];
+      // biome-ignore lint/suspicious/noExplicitAny: as above.
+      const overlay = (task.NetworksAttachments ?? []).find((entry: any) => entry.Network.Spec.Name === OVERLAY);
+      return {
+        id: task.ID,
+        slot: task.Slot,
+        node: node.Description.Hostname,
+        nodeAddress: node.Status.Addr,
+        containerId: task.Status.ContainerStatus.ContainerID,
+        ip: overlay ? overlay.Addresses[0].split("/")[0] : null,
+      };
+    });
+}
+
+/** Runs a command in a task's container, on whichever node it is: workers are reached through their container. */
+function execInTask(task: RunningTask, ...command: string[]): string {
+  const inContainer = ["exec", task.containerId, ...command];
+  return clusterWorkers().includes(task.node)
+    ? docker("exec", task.node, "docker", ...inContainer)
+    : docker(...inContainer);
+}
+
+/** Polls until the check passes or the time is up; returns whether it passed. */
+async function eventually(timeoutMs: number, check: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+function urlsOfRunningTasks(): string[] {
+  return SERVICES.flatMap((service) => {
+    return runningTasks(service).map((task) => `http://${task.nodeAddress}:${PORTS[service]}`);
+  });
+}
+
+async function allAnswer(urls: string[]): Promise<boolean> {
+  const bodies = await Promise.all(
+    urls.map((url) =>
+      httpGet(url).then(
+        (reply) => reply.body,
+        () => "",
+      ),
+    ),
+  );
+  return bodies.every((body) => body === HELLO);
+}
+
+beforeAll(async () => {
+  requirePrerequisites();
+  workersBefore = clusterWorkers();
+  swarmBefore = docker("info", "--format", "{{.Swarm.LocalNodeState}}");
+  await timed("cluster:up", timings, async () => clusterScript("up"));
+  removeSwarmLeftovers(STACK);
+  await eventually(60_000, () => labelled(STACK).containers.length === 0);
+  stack = await freshStack(STACK, swarmStackConfig(2));
+  const result = await timed("up (empty stack, 2 replicas)", timings, () => stack.up(RUN));
+  services = result.outputs.services?.value;
+});
+
+afterAll(() => printTimings("swarm e2e timings (printed, not asserted)", timings));
+
+describe("the stack on a 3-node swarm", () => {
+  it("runs on a cluster of at least 3 Ready nodes", () => {
+    expect(
+      dockerLines("node", "ls", "--format", "{{.Status}}").filter((status) => status === "Ready").length,
+    ).toBeGreaterThanOrEqual(3);
+    expect(clusterWorkers().length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("exports every service with its replicas running, each task on a node of its own", () => {
+    expect(Object.keys(services).sort()).toEqual(SERVICES);
+    for (const name of SERVICES) {
+      const service = services[name] as ServiceOutput;
+      expect([name, service.replicas]).toEqual([name, { desired: 2, running: 2 }]);
+      expect(service.tasks.map((task) => task.state)).toEqual(["running", "running"]);
+      expect(new Set(service.tasks.map((task) => task.node)).size).toBe(2);
+      expect(service.dnsName).toBe(name);
+      // DNS round-robin: no virtual IP.
+      expect(service.vip).toBeNull();
+    }
+    expect(services["e2e-swarm-custom-1"]?.network).toBe(OVERLAY);
+    for (const task of services["e2e-swarm-custom-1"]?.tasks ?? []) {
+      expect(task.ip).toMatch(/^10\.213\.61\.\d+$/);
+    }
+  });
+
+  it("answers on every published URL, one per node running a task", async () => {
+    for (const name of SERVICES) {
+      const service = services[name] as ServiceOutput;
+      expect(service.urls).toEqual(service.tasks.map((task) => `http://${task.nodeAddress}:${PORTS[name]}`).sort());
+      for (const url of service.urls) {
+        expect([url, (await httpGet(url)).body]).toEqual([url, HELLO]);
+      }
+    }
+  });
+
+  it("lets a task on one node reach a task on another over the overlay, by DNS name", () => {
+    const [from, to] = runningTasks("e2e-swarm-custom-1");
+    if (!from || !to) throw new Error("expected 2 running tasks of e2e-swarm-custom-1");
+    expect(from.node).not.toBe(to.node);
+    // Every task's container is named <service>.<slot>.<task id> on the overlay.
+    const name = `e2e-swarm-custom-1.${to.slot}.${to.id}`;
+    const script = [
+      "import socket, sys, urllib.request",
+      "name = sys.argv[1]",
+      "print(socket.gethostbyname(name))",
+      "print(' '.join(sorted(socket.gethostbyname_ex('tasks.e2e-swarm-custom-1')[2])))",
+      "print(urllib.request.urlopen(f'http://{name}:5000/', timeout=5).read().decode())",
+    ].join("\n");
+    const [resolved, all, body] = execInTask(from, "python3", "-c", script, name).split("\n");
+    expect(resolved).toBe(to.ip);
+    expect(all).toBe([from.ip, to.ip].sort().join(" "));
+    expect(body).toBe(HELLO);
+  });
+
+  it("reschedules a drained node's tasks elsewhere, and the URLs answer again", async () => {
+    const drained = runningTasks("e2e-swarm-custom-1")
+      .map((task) => task.node)
+      .find((node) => clusterWorkers().includes(node));
+    if (!drained) throw new Error("no task of e2e-swarm-custom-1 on a worker");
+    docker("node", "update", "--availability", "drain", drained);
+    try {
+      const moved = await timed("drain: tasks rescheduled", timings, () =>
+        eventually(120_000, () =>
+          SERVICES.every((service) => {
+            const tasks = runningTasks(service);
+            return tasks.length === 2 && tasks.every((task) => task.node !== drained);
+          }),
+        ),
+      );
+      expect(moved).toBe(true);
+      const answered = await timed("drain: URLs answer again", timings, async () => {
+        const deadline = Date.now() + 60_000;
+        while (!(await allAnswer(urlsOfRunningTasks()))) {
+          if (Date.now() > deadline) return false;
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        return true;
+      });
+      expect(answered).toBe(true);
+    } finally {
+      docker("node", "update", "--availability", "active", drained);
+    }
+  });
+
+  it("scales 2 -> 3 replicas with no failed request on the running tasks' URLs", async () => {
+    const urls = urlsOfRunningTasks();
+    expect(urls).toHaveLength(6);
+    let requests = 0;
+    const failures: string[] = [];
+    let done = false;
+    // Bounded: stops when the up ends, or after 5000 requests.
+    const poll = (async () => {
+      while (!done && requests < 5000) {
+        for (const url of urls) {
+          requests += 1;
+          const body = await httpGet(url).then(
+            (reply) => reply.body,
+            (error: Error) => error.message,
+          );
+          if (body !== HELLO) failures.push(`${url}: ${body}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    writeConfig(STACK, swarmStackConfig(3));
+    let result: Awaited<ReturnType<Stack["up"]>>;
+    try {
+      result = await timed("up (2 -> 3 replicas)", timings, () => stack.up(RUN));
+    } finally {
+      done = true;
+      await poll;
+    }
+    expect(failures).toEqual([]);
+    expect(requests).toBeGreaterThan(urls.length);
+    services = result.outputs.services?.value;
+    for (const name of SERVICES) {
+      const service = services[name] as ServiceOutput;
+      expect([name, service.replicas]).toEqual([name, { desired: 3, running: 3 }]);
+      expect(new Set(service.tasks.map((task) => task.node)).size).toBe(3);
+      for (const url of service.urls) {
+        expect([url, (await httpGet(url)).body]).toEqual([url, HELLO]);
+      }
+    }
+  });
+
+  it("previews nothing to do on the converged stack", async () => {
+    // expectNoChanges makes the CLI itself fail on any change.
+    const preview = await timed("preview (converged)", timings, () => stack.preview({ ...RUN, expectNoChanges: true }));
+    expect(Object.keys(preview.changeSummary)).toEqual(["same"]);
+    expect(preview.changeSummary.same).toBeGreaterThan(await resourceCount(stack));
+  });
+
+  it("destroys every service, network and container, on every node", async () => {
+    await timed("destroy", timings, () => stack.destroy({ color: "never" }));
+    expect(await resourceCount(stack)).toBe(0);
+    expect(labelledServices(STACK)).toEqual([]);
+    const gone = await eventually(60_000, () => {
+      const here = labelled(STACK);
+      const onWorkers = clusterWorkers().flatMap((node) =>
+        dockerLines("exec", node, "docker", "ps", "-a", "-q", "--filter", `label=flask-bridge.stack=${STACK}`),
+      );
+      return here.containers.length === 0 && here.networks.length === 0 && onWorkers.length === 0;
+    });
+    expect([gone, labelled(STACK).containers, labelled(STACK).networks]).toEqual([true, [], []]);
+    expect(dockerLines("network", "ls", "--filter", `name=^${OVERLAY}$`, "--format", "{{.Name}}")).toEqual([]);
+  });
+
+  it("leaves no node behind after cluster:down, when the suite started the cluster", async () => {
+    if (workersBefore.length > 0) {
+      // Someone else's cluster: it stays exactly as the suite found it.
+      expect(clusterWorkers()).toEqual(workersBefore);
+      return;
+    }
+    await timed("cluster:down", timings, async () => clusterScript("down"));
+    expect(clusterWorkers()).toEqual([]);
+    expect(dockerLines("ps", "-a", "--filter", "label=flask-bridge.cluster=node", "-q")).toEqual([]);
+    // The swarm is left only if cluster:up initialised it, and its gateway bridge with it.
+    expect(docker("info", "--format", "{{.Swarm.LocalNodeState}}")).toBe(swarmBefore);
+    if (swarmBefore === "inactive") {
+      expect(dockerLines("network", "ls", "--filter", "name=^docker_gwbridge$", "-q")).toEqual([]);
+    }
+  });
+});

@@ -1,0 +1,264 @@
+import type * as pulumiType from "@pulumi/pulumi";
+
+/**
+ * Runs index.ts in swarm mode under Pulumi's mocks and checks exactly what it
+ * declares. setMocks runs before the program is imported, on a fresh module registry.
+ */
+
+interface Declared {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+}
+
+const IMAGE_ID = `sha256:${"2".repeat(64)}`;
+const SWARM = {
+  orchestrator: "swarm",
+  bridgePorts: "[19001]",
+  customPorts: "[19004]",
+  hostPort: "19000",
+  noneMode: "false",
+  replicas: "2",
+  swarmPublishMode: "host",
+  swarmEndpointMode: "dnsrr",
+  networkSubnet: "10.213.61.0/24",
+};
+
+/** What a service's probe prints once its tasks run: two tasks on two nodes. */
+function probeReport(environment: Record<string, string>) {
+  const urls = ["172.17.0.1", "172.17.0.5"].map((address) => `http://${address}:${environment.PORT}`);
+  return {
+    vip: null,
+    urls,
+    replicas: { desired: 2, running: 2 },
+    tasks: [
+      { name: `${environment.SERVICE}.1`, node: "vm", nodeAddress: "172.17.0.1", ip: null, state: "running" },
+      {
+        name: `${environment.SERVICE}.2`,
+        node: "flask-bridge-node-1",
+        nodeAddress: "172.17.0.5",
+        ip: null,
+        state: "running",
+      },
+    ],
+  };
+}
+
+async function runProgram(config: Record<string, string>, nodes: number | null, declared: Declared[] = []) {
+  jest.resetModules();
+  const portCheck = jest.fn();
+  jest.doMock("../../src/hostPorts", () => ({ checkHostPortsFree: portCheck }));
+  // The cluster is asked through the docker CLI; here it is data.
+  const readSwarmCluster = jest.fn(() => (nodes === null ? null : { nodes }));
+  jest.doMock("../../src/swarmCluster", () => ({ readSwarmCluster }));
+  const pulumi: typeof pulumiType = require("@pulumi/pulumi");
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(Object.entries(config).map(([key, value]) => [`flask-bridge:${key}`, value])),
+  );
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        declared.push({ type: args.type, name: args.name, inputs: args.inputs });
+        const state: Record<string, unknown> = { ...args.inputs };
+        if (args.type === "docker:index/image:Image") {
+          state.repoDigest = IMAGE_ID;
+        } else if (args.type === "command:local:Command") {
+          const environment = args.inputs.environment as Record<string, string>;
+          state.stdout = environment.SERVICE ? JSON.stringify(probeReport(environment)) : "";
+        }
+        return { id: `${args.name}-id`, state };
+      },
+      call: (args) => args.inputs,
+    },
+    "flask-bridge",
+    "dev",
+  );
+  const program = require("../../index");
+  const resolve = (output: pulumiType.Output<unknown> | undefined) =>
+    output === undefined
+      ? Promise.resolve(undefined)
+      : new Promise<unknown>((done) => output.apply((value) => done(value)));
+  return {
+    declared,
+    readSwarmCluster,
+    outputs: {
+      services: (await resolve(program.services)) as Record<string, unknown>,
+      network: await resolve(program.network),
+      containers: await resolve(program.containers),
+      probes: await resolve(program.probes),
+    },
+  };
+}
+
+function ofType(declared: Declared[], type: string): Declared[] {
+  return declared.filter((resource) => resource.type === type);
+}
+
+const LABELS = [
+  { label: "flask-bridge.project", value: "flask-bridge" },
+  { label: "flask-bridge.stack", value: "dev" },
+];
+
+describe("the program in swarm mode", () => {
+  let run: Awaited<ReturnType<typeof runProgram>>;
+  beforeAll(async () => {
+    run = await runProgram(SWARM, 3);
+  });
+
+  it("asks the swarm once and declares 1 image, its copy to the nodes, 1 overlay and 3 services with probes", () => {
+    expect(run.readSwarmCluster).toHaveBeenCalledTimes(1);
+    const counts: Record<string, number> = {};
+    for (const { type } of run.declared) counts[type] = (counts[type] ?? 0) + 1;
+    expect(counts).toEqual({
+      "flask-bridge:image:FlaskImage": 1,
+      "flask-bridge:image:ClusterImage": 1,
+      "flask-bridge:network:OverlayNetwork": 1,
+      "flask-bridge:service:SwarmService": 3,
+      "docker:index/image:Image": 1,
+      "docker:index/network:Network": 1,
+      "docker:index/service:Service": 3,
+      // The image remover, the copy to the nodes and one probe per service.
+      "command:local:Command": 5,
+    });
+    expect(ofType(run.declared, "docker:index/container:Container")).toEqual([]);
+  });
+
+  it("creates the overlay attachable, on the configured subnet, labelled", () => {
+    expect(ofType(run.declared, "docker:index/network:Network").map(({ name, inputs }) => ({ name, inputs }))).toEqual([
+      {
+        name: "overlay-overlay",
+        inputs: {
+          name: "my-bridge-network",
+          driver: "overlay",
+          attachable: true,
+          ipamConfigs: [{ subnet: "10.213.61.0/24" }],
+          labels: LABELS,
+        },
+      },
+    ]);
+  });
+
+  it("copies the built image to the cluster's workers whenever it changes", () => {
+    const copy = run.declared.find((resource) => resource.name === "cluster-image-copy");
+    expect(copy?.inputs).toEqual({
+      create: 'bash scripts/cluster.sh load "$IMAGE"',
+      environment: { IMAGE: "flask-hello-world" },
+      triggers: [IMAGE_ID],
+    });
+  });
+
+  it("declares each service hardened, placed one task a node, published per node and rolled one task at a time", () => {
+    const services = ofType(run.declared, "docker:index/service:Service");
+    expect(services.map(({ name }) => name).sort()).toEqual(["bridge-1-service", "custom-1-service", "host-service"]);
+    const byName = (name: string) => services.find((service) => service.name === name)?.inputs ?? {};
+    const custom = byName("custom-1-service");
+    const update = { parallelism: 1, delay: "1s", order: "stop-first", monitor: "5s" };
+    expect(custom).toEqual({
+      name: "flask-custom-1",
+      labels: LABELS,
+      mode: { replicated: { replicas: 2 } },
+      taskSpec: {
+        containerSpec: {
+          image: IMAGE_ID,
+          env: { PORT: "5000", HOST: "0.0.0.0" },
+          healthcheck: {
+            tests: ["CMD", "bash", "/app/healthcheck.sh"],
+            interval: "10s",
+            timeout: "5s",
+            startPeriod: "30s",
+            retries: 3,
+          },
+          labels: [...LABELS, { label: "flask-bridge.network-kind", value: "custom" }],
+          user: "10001:10001",
+          readOnly: true,
+          mounts: [{ type: "tmpfs", target: "/tmp", tmpfsOptions: { sizeBytes: 16777216 } }],
+          capDrops: ["ALL"],
+          stopGracePeriod: "10s",
+          sysctl: {},
+        },
+        networksAdvanceds: [{ name: "my-bridge-network" }],
+        placement: { maxReplicas: 1 },
+        restartPolicy: { condition: "any", delay: "1s", maxAttempts: 0, window: "0s" },
+      },
+      endpointSpec: {
+        mode: "dnsrr",
+        ports: [{ targetPort: 5000, publishedPort: 19004, publishMode: "host", protocol: "tcp" }],
+      },
+      updateConfig: { ...update, failureAction: "rollback" },
+      rollbackConfig: { ...update, failureAction: "pause" },
+    });
+    const taskSpec = (name: string) =>
+      byName(name).taskSpec as { networksAdvanceds: unknown; containerSpec: { env: unknown } };
+    expect(taskSpec("bridge-1-service").networksAdvanceds).toEqual([{ name: "bridge" }]);
+    expect(taskSpec("host-service").networksAdvanceds).toEqual([{ name: "host" }]);
+    expect(byName("host-service").endpointSpec).toEqual({ mode: "dnsrr" });
+    expect(taskSpec("host-service").containerSpec.env).toEqual({
+      PORT: "19000",
+      HOST: "0.0.0.0",
+    });
+  });
+
+  it("probes every service until its replicas run and its URLs answer", () => {
+    const probe = run.declared.find((resource) => resource.name === "custom-1-probe");
+    expect(probe?.inputs.environment).toEqual({
+      SERVICE: "flask-custom-1",
+      REPLICAS: "2",
+      PORT: "19004",
+      NETWORK_ID: "overlay-overlay-id",
+      MESH_URL: "",
+      MESH_PROBE_URL: "",
+      PROBE_TIMEOUT_SECONDS: "180",
+    });
+    expect(probe?.inputs.triggers).toEqual(["custom-1-service-id", IMAGE_ID, 2]);
+  });
+
+  it("exports services and the overlay, and no engine-mode outputs", () => {
+    expect(Object.keys(run.outputs.services)).toEqual(["flask-bridge-1", "flask-custom-1", "flask-host"]);
+    expect(run.outputs.services["flask-custom-1"]).toEqual({
+      network: "my-bridge-network",
+      dnsName: "flask-custom-1",
+      ...probeReport({ SERVICE: "flask-custom-1", PORT: "19004" }),
+    });
+    expect(run.outputs.network).toEqual({
+      name: "my-bridge-network",
+      id: "overlay-overlay-id",
+      subnet: "10.213.61.0/24",
+      gateway: null,
+    });
+    expect([run.outputs.containers, run.outputs.probes]).toEqual([undefined, undefined]);
+  });
+});
+
+describe("the program in swarm mode with other config", () => {
+  it("publishes through the routing mesh by default and probes it on loopback", async () => {
+    const { declared } = await runProgram(
+      { orchestrator: "swarm", noneMode: "false", hostMode: "false", bridgePorts: "[]", customPorts: "[5004]" },
+      1,
+    );
+    const [service] = ofType(declared, "docker:index/service:Service");
+    expect(service?.inputs.endpointSpec).toEqual({
+      mode: "vip",
+      ports: [{ targetPort: 5000, publishedPort: 5004, publishMode: "ingress", protocol: "tcp" }],
+    });
+    expect(service?.inputs.taskSpec).not.toHaveProperty("placement");
+    const probe = declared.find((resource) => resource.name === "custom-1-probe");
+    expect(probe?.inputs.environment).toMatchObject({
+      MESH_URL: "http://localhost:5004",
+      MESH_PROBE_URL: "http://127.0.0.1:5004",
+    });
+  });
+
+  it("declares nothing when the engine is no swarm manager", async () => {
+    const declared: Declared[] = [];
+    await expect(runProgram(SWARM, null, declared)).rejects.toThrow(
+      'Invalid config flask-bridge:orchestrator = "swarm": this Docker engine is not a swarm manager',
+    );
+    expect(declared).toEqual([]);
+  });
+
+  it("does not ask Docker about a swarm in engine mode", async () => {
+    const { readSwarmCluster, outputs } = await runProgram({}, null);
+    expect(readSwarmCluster).not.toHaveBeenCalled();
+    expect(outputs.services).toBeUndefined();
+  });
+});
