@@ -1,6 +1,7 @@
 import type { ContainerOutput } from "./FlaskContainer";
 import { cidrContains, parseCidr, parseIpv4 } from "./ipv4";
 import { APP_PORT } from "./plan";
+import type { ServiceOutput } from "./SwarmService";
 
 /**
  * The stack's outputs drawn as a Graphviz DOT graph, in the shape of the
@@ -23,6 +24,8 @@ export interface StackOutputs {
     standInNote: string | null;
   };
   probes?: Record<string, string>;
+  /** Swarm mode: the services and where their tasks run (containers is then empty). */
+  services?: Record<string, ServiceOutput>;
 }
 
 /** Docker's default bridge: its device and the subnet Docker gives it unless the daemon says otherwise. */
@@ -63,6 +66,9 @@ interface NetworkBox {
 
 /** Builds the DOT text for a stack's outputs. */
 export function topologyDot(outputs: StackOutputs): string {
+  if (outputs.services !== undefined) {
+    return swarmDot(outputs, outputs.services);
+  }
   const all = Object.entries(outputs.containers)
     .map(([name, output]) => ({ ...output, name }))
     .sort(byPortThenName);
@@ -196,6 +202,43 @@ function defaultBridgeSubnet(containers: readonly Container[]): string {
   return inside ? DEFAULT_BRIDGE.subnet : "not in outputs";
 }
 
+/**
+ * Swarm mode: one box per node holding the tasks that run there, and the
+ * overlay drawn once, linked to every task that has an address on it.
+ */
+function swarmDot(outputs: StackOutputs, services: Record<string, ServiceOutput>): string {
+  const tasks = Object.entries(services).flatMap(([service, output]) =>
+    output.tasks.map((task) => ({ ...task, service, network: output.network })),
+  );
+  const nodes = unique(tasks.map((task) => task.node));
+  const lines = [
+    `digraph ${id("flask-bridge")} {`,
+    `  graph [${attrs({ fontname: FONT, fontsize: "12", labelloc: "t", nodesep: "0.25", ranksep: "0.6", pad: "0.2" })}, label=<${title(outputs).replace("Docker networks", "Swarm services")}>];`,
+    `  node [${attrs({ fontname: FONT, fontsize: "11", shape: "box", style: "rounded,filled", color: COLORS.line, fillcolor: COLORS.container, margin: "0.12,0.06" })}];`,
+    `  edge [${attrs({ color: COLORS.line, arrowhead: "none" })}];`,
+    `  ${id("overlay")} [${attrs({ shape: "box", style: "filled", fillcolor: COLORS.custom })}, label=<${bold(`${outputs.network.name} (overlay)`)}<br/>subnet ${html(outputs.network.subnet ?? "chosen by Swarm")}>];`,
+  ];
+  for (const node of nodes) {
+    const here = tasks.filter((task) => task.node === node).sort((a, b) => compareText(a.name, b.name));
+    lines.push(`  subgraph ${id(`cluster_node:${node}`)} {`);
+    lines.push(
+      `    graph [${attrs({ style: "rounded,filled", color: COLORS.line, fillcolor: COLORS.host })}, label=<${bold(`node ${node}`)}<br/>${small(here[0]?.nodeAddress ?? "")}>];`,
+    );
+    for (const task of here) {
+      const where = task.ip ?? `${task.network} network`;
+      lines.push(
+        `    ${id(`task:${task.name}`)} [label=<${[bold(task.name), html(where), small(task.state)].join("<br/>")}>];`,
+      );
+    }
+    lines.push("  }");
+  }
+  for (const task of tasks.filter((task) => task.ip !== null)) {
+    lines.push(`  ${id(`task:${task.name}`)} -> ${id("overlay")};`);
+  }
+  lines.push("}");
+  return `${lines.join("\n")}\n`;
+}
+
 function title(outputs: StackOutputs): string {
   const parts = [bold("flask-bridge: Docker networks")];
   const image = outputs.image;
@@ -313,7 +356,9 @@ export function parseStackOutputs(value: unknown, source: string): StackOutputs 
   if (!isRecord(value)) {
     return fail("expected a JSON object of stack outputs");
   }
-  const { containers, network } = value;
+  const { network, services } = value;
+  // Swarm mode exports services instead of containers.
+  const containers = isRecord(services) && value.containers === undefined ? {} : value.containers;
   if (!isRecord(containers) || !isRecord(network)) {
     return fail(
       Object.keys(value).length === 0
@@ -341,7 +386,12 @@ export function parseStackOutputs(value: unknown, source: string): StackOutputs 
       return fail(`"containers.${name}" must be {network, ip, gateway, hostPort, url}`);
     }
   }
-  return value as unknown as StackOutputs;
+  for (const [name, service] of Object.entries(isRecord(services) ? services : {})) {
+    if (!isRecord(service) || typeof service.network !== "string" || !Array.isArray(service.tasks)) {
+      return fail(`"services.${name}" must be {network, tasks, ...}`);
+    }
+  }
+  return { ...value, containers } as unknown as StackOutputs;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -199,3 +199,62 @@ describe("npm run diagram (real WebAssembly Graphviz, in a child process)", () =
     expect(stderr).toContain('package.json: expected the outputs "containers" and "network"');
   }, 60_000);
 });
+
+describe("topologyDot in swarm mode", () => {
+  const task = (name: string, node: string, nodeAddress: string, ip: string | null) => ({
+    name,
+    node,
+    nodeAddress,
+    ip,
+    state: "running",
+  });
+  const service = (network: string, tasks: ReturnType<typeof task>[]) => ({
+    network,
+    dnsName: tasks[0]?.name.split(".")[0] ?? "",
+    vip: null,
+    urls: [],
+    replicas: { desired: tasks.length, running: tasks.length },
+    tasks,
+  });
+  const outputs = parseStackOutputs(
+    {
+      network: { name: "ov", id: "n1", subnet: "10.213.61.0/24", gateway: null },
+      services: {
+        "s-custom-1": service("ov", [
+          task("s-custom-1.1", "vm", "172.17.0.1", "10.213.61.2"),
+          task("s-custom-1.2", "worker-1", "172.17.0.5", "10.213.61.3"),
+        ]),
+        "s-bridge-1": service("bridge", [task("s-bridge-1.1", "worker-1", "172.17.0.5", null)]),
+      },
+    },
+    "swarm.json",
+  );
+  const dot = topologyDot(outputs);
+
+  it("draws a box per node with the tasks it runs", () => {
+    expect(dot).toContain(`subgraph ${id("cluster_node:vm")}`);
+    expect(dot).toContain(`subgraph ${id("cluster_node:worker-1")}`);
+    const worker = dot.slice(dot.indexOf(id("cluster_node:worker-1")));
+    expect(worker.indexOf(id("task:s-bridge-1.1"))).toBeGreaterThan(0);
+    expect(worker.indexOf(id("task:s-custom-1.2"))).toBeGreaterThan(0);
+  });
+
+  it("links exactly the tasks on the overlay to it", () => {
+    const links = dot.split("\n").filter((line) => line.includes(`-> ${id("overlay")}`));
+    expect(links.map((line) => line.trim())).toEqual([
+      `${id("task:s-custom-1.1")} -> ${id("overlay")};`,
+      `${id("task:s-custom-1.2")} -> ${id("overlay")};`,
+    ]);
+    expect(dot).toContain("ov (overlay)");
+    expect(dot).toContain("bridge network");
+  });
+
+  it("refuses a service without its tasks", () => {
+    expect(() =>
+      parseStackOutputs(
+        { network: { name: "ov", id: "n1", subnet: null, gateway: null }, services: { s: {} } },
+        "f.json",
+      ),
+    ).toThrow('f.json: "services.s" must be {network, tasks, ...}');
+  });
+});
