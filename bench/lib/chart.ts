@@ -14,7 +14,11 @@ export interface BarRow {
 
 export interface ScaleRow {
   containers: number;
-  operation: "up" | "destroy" | "up (failed)";
+  /** "tutorial (ours)", ..., "this project" */
+  tool: string;
+  /** CPU-seconds per container started (up until all answer) */
+  cpuPerContainer: number;
+  /** up until all apps answer */
   seconds: number;
 }
 
@@ -65,30 +69,34 @@ export async function renderChart(bars: BarRow[], scale: ScaleRow[]): Promise<st
     },
   ];
   if (scale.length > 0) {
-    panels.push({
-      title:
-        "This project: up and destroy by container count (points: runs; line: median; failed: time until the up failed)",
-      width: 520,
+    const line = (field: string, title: string) => ({
+      width: 300,
       height: 240,
-      data: { values: scale },
+      title,
       layer: [
         {
           mark: { type: "point", filled: true, opacity: 0.6 },
           encoding: {
             x: { field: "containers", type: "quantitative", title: "containers" },
-            y: { field: "seconds", type: "quantitative", title: "seconds" },
-            color: { field: "operation", type: "nominal" },
+            y: { field, type: "quantitative", title: null },
+            color: { field: "tool", type: "nominal" },
           },
         },
         {
-          transform: [{ filter: "datum.operation !== 'up (failed)'" }],
-          mark: { type: "line", point: false },
+          mark: { type: "line" },
           encoding: {
             x: { field: "containers", type: "quantitative" },
-            y: { aggregate: "median", field: "seconds", type: "quantitative" },
-            color: { field: "operation", type: "nominal" },
+            y: { aggregate: "median", field, type: "quantitative" },
+            color: { field: "tool", type: "nominal" },
           },
         },
+      ],
+    });
+    panels.push({
+      data: { values: scale },
+      hconcat: [
+        line("seconds", "up until every app answers (s), by container count"),
+        line("cpuPerContainer", "machine CPU-seconds per container started"),
       ],
     });
   }

@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 
 /** Median and range of a set of samples (seconds, or any unit). */
@@ -28,27 +30,6 @@ export function median(samples: number[]): number {
   return summarize(samples).median;
 }
 
-/** Least-squares line y = intercept + slope * x, with R². */
-export function linearFit(xs: number[], ys: number[]): { intercept: number; slope: number; r2: number } {
-  const n = xs.length;
-  const meanX = xs.reduce((a, b) => a + b, 0) / n;
-  const meanY = ys.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i++) {
-    const dx = (xs[i] as number) - meanX;
-    const dy = (ys[i] as number) - meanY;
-    sxy += dx * dy;
-    sxx += dx * dx;
-    syy += dy * dy;
-  }
-  const slope = sxx === 0 ? 0 : sxy / sxx;
-  const intercept = meanY - slope * meanX;
-  const r2 = syy === 0 || sxx === 0 ? 1 : (sxy * sxy) / (sxx * syy);
-  return { intercept, slope, r2 };
-}
-
 export function seconds(value: number, digits = 2): string {
   return Number.isFinite(value) ? value.toFixed(digits) : "–";
 }
@@ -59,16 +40,7 @@ export function medianRange(summary: Summary | undefined, digits = 2): string {
   return `${seconds(summary.median, digits)} (${seconds(summary.min, digits)}–${seconds(summary.max, digits)})`;
 }
 
-export function ratio(numerator: Summary | undefined, denominator: Summary | undefined): string {
-  if (!numerator || !denominator || numerator.n === 0 || denominator.n === 0 || denominator.median === 0) return "–";
-  return `${(numerator.median / denominator.median).toFixed(1)}×`;
-}
-
-export function bytes(count: number): string {
-  if (Math.abs(count) >= 1e6) return `${(count / 1e6).toFixed(1)} MB`;
-  if (Math.abs(count) >= 1e3) return `${(count / 1e3).toFixed(1)} kB`;
-  return `${count} B`;
-}
+let runs = 0;
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -80,6 +52,8 @@ export interface RunResult {
   stdout: string;
   stderr: string;
   seconds: number;
+  /** CPU-seconds (user + system) of the command and every child it waited for, from /usr/bin/time */
+  cpu: number;
 }
 
 /**
@@ -94,7 +68,8 @@ export function run(
   const timeoutMs = options.timeoutMs ?? 10 * 60 * 1000;
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(command, args, {
+    const timeFile = path.join(os.tmpdir(), `flask-bridge-bench-time-${process.pid}-${++runs}`);
+    const child = spawn("/usr/bin/time", ["-f", "%U %S", "-o", timeFile, command, ...args], {
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -116,8 +91,16 @@ export function run(
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       const elapsed = (performance.now() - start) / 1000;
+      let cpu = Number.NaN;
+      try {
+        const [user, system] = fs.readFileSync(timeFile, "utf8").trim().split("\n").pop()?.split(" ") ?? [];
+        cpu = Number(user) + Number(system);
+        fs.rmSync(timeFile, { force: true });
+      } catch {
+        // killed before time wrote it
+      }
       if (code === 0) {
-        resolve({ stdout, stderr, seconds: elapsed });
+        resolve({ stdout, stderr, seconds: elapsed, cpu });
       } else {
         const tail = `${stdout}\n${stderr}`.trim().split("\n").slice(-15).join("\n");
         reject(
@@ -155,13 +138,4 @@ export async function waitForApps(urls: string[], deadlineMs = 30_000): Promise<
     }),
   );
   return (performance.now() - start) / 1000;
-}
-
-/** Fraction of both CPUs busy, from /proc/stat, between two readings. */
-export function cpuTimes(): { busy: number; total: number } {
-  const line = fs.readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
-  const values = line.trim().split(/\s+/).slice(1).map(Number);
-  const idle = (values[3] ?? 0) + (values[4] ?? 0);
-  const total = values.reduce((a, b) => a + b, 0);
-  return { busy: total - idle, total };
 }
