@@ -30,40 +30,40 @@ export interface ContainerOutput {
 export const READY_TIMEOUT_SECONDS = 180;
 
 /**
- * Fetches a URL from the host until it answers 200, and prints the body.
- * node:http, not fetch: when docker-proxy resets a connection to an app that
- * is not listening yet, fetch's promise can be dropped and node exits 0 with
- * nothing printed. A silent exit counts as a failure here.
+ * Fetches a URL from the host until it answers 200, and prints the body. Plain
+ * bash over /dev/tcp, no node: a probe per container costs ~5 ms of CPU instead
+ * of ~60 ms for starting node, which counts at 64 containers on 2 cores. A
+ * connection that docker-proxy closes or resets while the app is not listening
+ * yet reads as no status line (SIGPIPE ignored: a write to it fails instead of
+ * killing bash), and the probe tries again 100 ms later.
  */
 export const HTTP_PROBE = `
-const http = require("node:http");
-const url = process.env.PROBE_URL;
-const deadline = Date.now() + Number(process.env.PROBE_TIMEOUT_SECONDS) * 1000;
-process.exitCode = 1;
-function attempt() {
-  let settled = false;
-  const retry = () => {
-    if (settled) return;
-    settled = true;
-    if (Date.now() > deadline) { console.error("no answer from " + url); process.exit(1); }
-    setTimeout(attempt, 100);
-  };
-  const request = http.get(url, { timeout: 2000 }, (response) => {
-    let body = "";
-    response.setEncoding("utf8");
-    response.on("data", (chunk) => { body += chunk; });
-    response.on("error", retry);
-    response.on("end", () => {
-      if (response.statusCode !== 200) return retry();
-      settled = true;
-      process.stdout.write(body);
-      process.exitCode = 0;
-    });
-  });
-  request.on("timeout", () => request.destroy(new Error("timed out")));
-  request.on("error", retry);
-}
-attempt();`;
+trap '' PIPE
+url="\${PROBE_URL#http://}"
+hostport="\${url%%/*}"
+path="/\${url#*/}"
+[ "$path" = "/$url" ] && path=/
+host="\${hostport%:*}"
+port="\${hostport##*:}"
+deadline=$((SECONDS + PROBE_TIMEOUT_SECONDS))
+exec 9<> <(:)
+while :; do
+  if exec 3<>"/dev/tcp/$host/$port"; then
+    printf 'GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n' "$path" "$hostport" >&3
+    status=""
+    IFS= read -r -t 2 status <&3
+    if [[ "$status" == HTTP/1.?" 200 "* ]]; then
+      while IFS= read -r -t 2 line <&3 && [ "\${line%$'\\r'}" != "" ]; do :; done
+      IFS= read -r -d '' -t 2 body <&3
+      exec 3<&-
+      printf '%s' "$body"
+      exit 0
+    fi
+    exec 3<&-
+  fi 2>/dev/null
+  if [ "$SECONDS" -ge "$deadline" ]; then echo "no answer from $PROBE_URL" >&2; exit 1; fi
+  read -r -t 0.1 -u 9 || true
+done`;
 
 /**
  * Waits inside a none container until its app answers on loopback, then lists
@@ -139,7 +139,7 @@ export class FlaskContainer extends pulumi.ComponentResource {
             `${name}-probe`,
             {
               create: HTTP_PROBE,
-              interpreter: ["node", "-e"],
+              interpreter: ["bash", "-c"],
               environment: { PROBE_URL: plan.probeUrl, PROBE_TIMEOUT_SECONDS: String(READY_TIMEOUT_SECONDS) },
               triggers: [container.id],
             },

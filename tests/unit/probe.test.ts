@@ -17,8 +17,8 @@ interface ProbeRun {
 function runProbe(url: string, timeoutSeconds: number): Promise<ProbeRun> {
   return new Promise((resolve) => {
     execFile(
-      "node",
-      ["-e", HTTP_PROBE],
+      "bash",
+      ["-c", HTTP_PROBE],
       { env: { ...process.env, PROBE_URL: url, PROBE_TIMEOUT_SECONDS: String(timeoutSeconds) } },
       (error, stdout, stderr) => {
         const code = error ? Number((error as NodeJS.ErrnoException & { code?: number }).code ?? 1) : 0;

@@ -254,13 +254,13 @@ describe("the program with the tutorial's config", () => {
       ({ inputs }) => [inputs.interpreter ?? "sh", inputs.environment],
     );
     expect(probes).toEqual({
-      "bridge-1-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5001", PROBE_TIMEOUT_SECONDS: "180" }],
-      "bridge-2-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5002", PROBE_TIMEOUT_SECONDS: "180" }],
-      "bridge-3-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5003", PROBE_TIMEOUT_SECONDS: "180" }],
-      "custom-1-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5004", PROBE_TIMEOUT_SECONDS: "180" }],
-      "custom-2-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5005", PROBE_TIMEOUT_SECONDS: "180" }],
-      "custom-3-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5006", PROBE_TIMEOUT_SECONDS: "180" }],
-      "host-probe": [["node", "-e"], { PROBE_URL: "http://127.0.0.1:5000", PROBE_TIMEOUT_SECONDS: "180" }],
+      "bridge-1-probe": [["bash", "-c"], { PROBE_URL: "http://127.0.0.1:5001", PROBE_TIMEOUT_SECONDS: "180" }],
+      "bridge-2-probe": [["bash", "-c"], { PROBE_URL: "http://127.0.0.1:5002", PROBE_TIMEOUT_SECONDS: "180" }],
+      "bridge-3-probe": [["bash", "-c"], { PROBE_URL: "http://127.0.0.1:5003", PROBE_TIMEOUT_SECONDS: "180" }],
+      "custom-1-probe": [["bash", "-c"], { PROBE_URL: "http://127.0.0.1:5004", PROBE_TIMEOUT_SECONDS: "180" }],
+      "custom-2-probe": [["bash", "-c"], { PROBE_URL: "http://127.0.0.1:5005", PROBE_TIMEOUT_SECONDS: "180" }],
+      "custom-3-probe": [["bash", "-c"], { PROBE_URL: "http://127.0.0.1:5006", PROBE_TIMEOUT_SECONDS: "180" }],
+      "host-probe": [["bash", "-c"], { PROBE_URL: "http://127.0.0.1:5000", PROBE_TIMEOUT_SECONDS: "180" }],
       "none-probe": ["sh", { CONTAINER: "flask-none", PROBE_TIMEOUT_SECONDS: "180" }],
     });
   });
