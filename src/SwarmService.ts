@@ -105,6 +105,34 @@ function tasks() {
   }
 })();`;
 
+/** The app's own default bind address (app/gunicorn.conf.py, app/healthcheck.sh). */
+const APP_DEFAULT_HOST = "0.0.0.0";
+
+/**
+ * The task's environment as the docker provider gets it: at most one variable.
+ * Swarm keeps a task's env as an ordered list and treats any change to it, the
+ * order included, as a new task template, which replaces every running task.
+ * The provider (terraform-provider-docker) builds that list by ranging over a
+ * Go map, so in a random order on every create and update, and an update sends
+ * the whole spec. With two variables, any update (a replica count alone) had
+ * even odds per service of reordering them and rolling all its tasks; with
+ * stop-first and host publishing, each node's port went down while its task
+ * restarted. One variable has one order. HOST is left out when it is the app's
+ * own default; a second variable is refused rather than left to roll tasks at
+ * random.
+ */
+export function providerEnv(env: Readonly<Record<string, string>>): Record<string, string> {
+  const { HOST, ...rest } = env;
+  const kept: Record<string, string> = HOST === undefined || HOST === APP_DEFAULT_HOST ? rest : { ...rest, HOST };
+  const names = Object.keys(kept);
+  if (names.length > 1) {
+    throw new Error(
+      `a Swarm service gets at most one environment variable here, not ${names.sort().join(", ")}: the docker provider sends them in a random order, and Swarm would restart every task on each update whose order differs`,
+    );
+  }
+  return kept;
+}
+
 /** One of the tutorial's containers as a Swarm service: `replicas` hardened tasks, rolled one at a time. */
 export class SwarmService extends pulumi.ComponentResource {
   public readonly serviceName: pulumi.Output<string>;
@@ -126,7 +154,7 @@ export class SwarmService extends pulumi.ComponentResource {
         taskSpec: {
           containerSpec: {
             image: args.image,
-            env: { ...plan.env },
+            env: providerEnv(plan.env),
             healthcheck: { ...healthcheck, tests: [...healthcheck.tests] },
             labels: toLabelList({ ...args.labels, "flask-bridge.network-kind": plan.kind }),
             // As hardened as FlaskContainer, minus what Swarm 20.10 lacks: no-new-privileges
