@@ -38,6 +38,10 @@ async function runProgram(config: Record<string, string>, declared: Declared[] =
   // The host-port check reads this machine's sockets; tests/unit/hostPorts.test.ts covers it.
   const portCheck = jest.fn((..._args: unknown[]) => declared.length);
   jest.doMock("../../src/hostPorts", () => ({ checkHostPortsFree: portCheck }));
+  // A shell that sourced scripts/env.sh names setup's stand-in base image; these tests plan without one.
+  for (const key of ["FLASK_BRIDGE_BASE_IMAGE", "FLASK_BRIDGE_BASE_IMAGE_FOR", "FLASK_BRIDGE_BASE_IMAGE_NOTE"]) {
+    delete process.env[key];
+  }
   const pulumi: typeof pulumiType = require("@pulumi/pulumi");
   pulumi.runtime.setAllConfig(
     Object.fromEntries(Object.entries(config).map(([key, value]) => [`flask-bridge:${key}`, value])),
