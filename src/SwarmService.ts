@@ -88,8 +88,12 @@ function tasks() {
       const urls = env.MESH_URL ? [env.MESH_URL] : running.map((task) => "http://" + task.nodeAddress + ":" + env.PORT);
       const probeUrls = env.MESH_URL ? [env.MESH_PROBE_URL] : urls;
       last = running.length + "/" + desired + " running";
-      if (running.length === desired && (await Promise.all(probeUrls.map(answers))).every(Boolean)) {
-        const vips = inspect("service", "inspect", env.SERVICE)[0].Endpoint.VirtualIPs ?? [];
+      const service = inspect("service", "inspect", env.SERVICE)[0];
+      // A rolling update still replacing tasks is not done, even with every replica running.
+      const rolling = ["updating", "rollback_started"].includes(service.UpdateStatus?.State);
+      if (rolling) last = "update " + service.UpdateStatus.State;
+      if (!rolling && running.length === desired && (await Promise.all(probeUrls.map(answers))).every(Boolean)) {
+        const vips = service.Endpoint.VirtualIPs ?? [];
         const vip = vips.find((entry) => entry.NetworkID === env.NETWORK_ID)?.Addr?.split("/")[0] ?? null;
         process.stdout.write(JSON.stringify({ vip, urls: urls.sort(), replicas: { desired, running: running.length }, tasks: all }));
         return;
@@ -206,8 +210,12 @@ export class SwarmService extends pulumi.ComponentResource {
           MESH_PROBE_URL: mesh ? `http://127.0.0.1:${plan.hostPort}` : "",
           PROBE_TIMEOUT_SECONDS: String(READY_TIMEOUT_SECONDS),
         },
-        // Runs again whenever the service's spec changes (a new image, another replica count).
-        triggers: [service.id, args.image, plan.replicas],
+        // Runs again whenever the service's spec may change, so up waits for every rollout.
+        triggers: [
+          service.id,
+          args.image,
+          JSON.stringify({ plan, healthcheck, publishMode: args.publishMode, endpointMode: args.endpointMode }),
+        ],
       },
       { parent: this, dependsOn: [service] },
     );

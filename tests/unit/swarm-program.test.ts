@@ -207,7 +207,11 @@ describe("the program in swarm mode", () => {
       MESH_PROBE_URL: "",
       PROBE_TIMEOUT_SECONDS: "180",
     });
-    expect(probe?.inputs.triggers).toEqual(["custom-1-service-id", IMAGE_ID, 2]);
+    const [serviceId, image, spec] = probe?.inputs.triggers as [string, string, string];
+    expect([serviceId, image]).toEqual(["custom-1-service-id", IMAGE_ID]);
+    // Any change to what the service runs re-runs the probe, so up waits for the rollout.
+    expect(JSON.parse(spec)).toEqual(expect.objectContaining({ publishMode: "host", endpointMode: "dnsrr" }));
+    expect(JSON.parse(spec).plan).toEqual(expect.objectContaining({ serviceName: "flask-custom-1", replicas: 2 }));
   });
 
   it("exports services and the overlay, and no engine-mode outputs", () => {
