@@ -225,10 +225,6 @@ export class BenchProject {
     if (left.length > 0) throw new Error(`destroy left containers behind: ${left.join(", ")}`);
     return result;
   }
-
-  runningContainers(): number {
-    return labelled(STACK).containers.length;
-  }
 }
 
 /** Removes the bench stack and all it made, even after a crash. */
