@@ -175,7 +175,8 @@ export function renderMarkdown(results: Results): string {
     out.push("## Where one `up` goes");
     out.push("");
     out.push(
-      "Wall clock from the CLI's `--event-log` (followed every 20 ms) and its process tree (every 40 ms), median seconds; CPU-seconds per process kind (probes: what the command provider's children used).",
+      "Wall clock from the CLI's `--event-log` (followed every 20 ms) and its process tree (every 40 ms), median seconds; CPU-seconds per process kind " +
+        "(probes: what the command provider's children used; a process that lives less than one 40 ms poll is missed unless its parent waited for it).",
     );
     out.push("");
     out.push(
@@ -202,7 +203,7 @@ export function renderMarkdown(results: Results): string {
             ),
           ]),
           [
-            "the whole machine (up until all answer)",
+            "attributed, as in the tables above: the CLI's tree, dockerd and containerd, the containers (up until all answer)",
             ...sizes.map((n) => seconds(median(ups.filter((s) => s.containers === n).map((s) => s.upCpu)))),
           ],
         ],
