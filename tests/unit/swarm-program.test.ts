@@ -207,7 +207,7 @@ describe("the program in swarm mode", () => {
       MESH_PROBE_URL: "",
       PROBE_TIMEOUT_SECONDS: "180",
     });
-    const [serviceId, image, spec] = probe?.inputs.triggers as [string, string, string];
+    const [serviceId, image, spec = "{}"] = (probe?.inputs.triggers ?? []) as string[];
     expect([serviceId, image]).toEqual(["custom-1-service-id", IMAGE_ID]);
     // Any change to what the service runs re-runs the probe, so up waits for the rollout.
     expect(JSON.parse(spec)).toEqual(expect.objectContaining({ publishMode: "host", endpointMode: "dnsrr" }));
