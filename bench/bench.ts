@@ -8,6 +8,7 @@
  *   BENCH_SCALE_ROUNDS  rounds per larger scale (default 1)
  *   BENCH_WRK_ROUNDS    wrk runs per server, alternating (default 2; 0 skips)
  *   BENCH_WRK_SECONDS   length of each wrk run (default 10)
+ *   BENCH_SWARM_ROUNDS  swarm mode on 1 node vs 3, rounds (default 2; 0 skips)
  *   BENCH_RESULTS_DIR   where the results go (default bench/results)
  *
  * Writes results.md, results.json and chart.svg. Everything it creates carries
@@ -23,6 +24,7 @@ import { docker, dockerLines, REPO_ROOT, requirePrerequisites } from "../tests/e
 import { AttributedCpu, busyRate } from "./lib/cpu";
 import { BenchProject, PORT_BASE, removeBenchStack, urls } from "./lib/project";
 import { type Results, type Sample, writeResults } from "./lib/report";
+import { measureSwarm } from "./lib/swarm";
 import { buildImage, compose, IMAGES, type Tool, tutorial } from "./lib/tools";
 import { log, run, sleep, waitForApps } from "./lib/util";
 import { runWrk } from "./lib/wrk";
@@ -47,6 +49,7 @@ const SCALES = (process.env.BENCH_SCALES ?? "32,64")
     return value;
   });
 const SCALE_ROUNDS = intFromEnv("BENCH_SCALE_ROUNDS", 1);
+const SWARM_ROUNDS = intFromEnv("BENCH_SWARM_ROUNDS", 2);
 const WRK_ROUNDS = intFromEnv("BENCH_WRK_ROUNDS", 2);
 const WRK_OPTIONS = { threads: 2, connections: 16, durationSeconds: intFromEnv("BENCH_WRK_SECONDS", 10) };
 /** A pause between operations; its second half measures the machine's load from others. */
@@ -251,6 +254,12 @@ async function main(): Promise<number> {
         `wrk ${name} round ${round}: ${result.requestsPerSecond} req/s, p99 ${result.latencyMs.p99} ms, errors ${result.errors.total}; memory ${memory.mib.toFixed(1)} MiB in ${memory.pids} tasks`,
       );
     }
+  }
+
+  // --- swarm mode: the same services on 1 node and on 3 (last: it makes this engine a swarm manager) ---
+  if (SWARM_ROUNDS > 0) {
+    results.meta.swarmDate = new Date().toISOString();
+    results.swarm = await measureSwarm(SWARM_ROUNDS, abort.signal);
   }
 
   results.meta.otherWorkloadsAtEnd = otherWorkloads();

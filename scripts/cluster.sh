@@ -82,8 +82,12 @@ ready_nodes() { docker node ls --format '{{.Status}}' | grep -c '^Ready$'; }
 load_images() {
   local image node
   [ -n "$(nodes)" ] || fb_log "no local cluster workers; on real machines, each node needs the image from a registry"
+  local id
   for image in "$@"; do
+    id="$(docker image inspect -f '{{.Id}}' "$image")"
     for node in $(nodes); do
+      # A node that has this very image (same ID) needs no second copy.
+      [ "$(docker exec "$node" docker image inspect -f '{{.Id}}' "$image" 2>/dev/null)" = "$id" ] && continue
       fb_step "load $image onto $node" bash -c 'docker save "$1" | docker exec -i "$2" docker load -q >/dev/null' _ "$image" "$node"
     done
   done

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { type BarRow, renderChart, type ScaleRow } from "./chart";
 import type { Part } from "./cpu";
 import { PHASES, type UpBreakdown } from "./project";
+import { SWARM_SERVICES, type SwarmSample } from "./swarm";
 import { median, medianRange, type Summary, seconds, summarize } from "./util";
 import type { WrkResult } from "./wrk";
 
@@ -49,9 +50,13 @@ export interface Results {
     otherWorkloadsAtStart: string[];
     otherContainersAtStart: number;
     otherWorkloadsAtEnd: string[];
+    /** When the swarm phase began (it may come from a run of its own: BENCH_ROUNDS=0 BENCH_SCALES= BENCH_WRK_ROUNDS=0). */
+    swarmDate?: string;
     incomplete?: string;
   };
   samples: Sample[];
+  /** Swarm mode, the same services on 1 node and on 3 (bench/lib/swarm.ts). */
+  swarm?: SwarmSample[];
   wrk: {
     options: { threads: number; connections: number; durationSeconds: number };
     runs: {
@@ -241,6 +246,55 @@ export function renderMarkdown(results: Results): string {
       ];
     });
     out.push(table(["server", "requests/s", "p50 ms", "p99 ms", "errors", "MiB idle", "MiB after wrk", "tasks"], rows));
+    out.push("");
+  }
+  if (results.swarm?.length) {
+    const on = (nodes: number, pick: (s: SwarmSample) => number) =>
+      summarize(results.swarm?.filter((s) => s.nodes === nodes).map(pick) ?? []);
+    out.push("## Swarm mode: 1 node against 3");
+    out.push("");
+    out.push(
+      `${meta.swarmDate ?? meta.date}: the project in swarm mode, ${SWARM_SERVICES} services × 1 replica (the tutorial's shape without none), host publishing and DNS round-robin; ` +
+        "the local cluster (scripts/cluster.sh) with its 2 workers drained (1 node) or active (3 nodes), alternating. Seconds, median (min–max).",
+    );
+    out.push("");
+    out.push(
+      table(
+        ["swarm mode", "1 node", "3 nodes", "3 ÷ 1"],
+        [
+          [
+            "up until every task runs and every URL answers",
+            medianRange(on(1, (s) => s.up)),
+            medianRange(on(3, (s) => s.up)),
+            ratio(
+              on(3, (s) => s.up),
+              on(1, (s) => s.up),
+            ),
+          ],
+          [
+            "destroy",
+            medianRange(on(1, (s) => s.destroy)),
+            medianRange(on(3, (s) => s.destroy)),
+            ratio(
+              on(3, (s) => s.destroy),
+              on(1, (s) => s.destroy),
+            ),
+          ],
+          [
+            "nodes the tasks ran on",
+            medianRange(
+              on(1, (s) => s.nodesUsed),
+              0,
+            ),
+            medianRange(
+              on(3, (s) => s.nodesUsed),
+              0,
+            ),
+            "–",
+          ],
+        ],
+      ),
+    );
     out.push("");
   }
   return out.join("\n");
