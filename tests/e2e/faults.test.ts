@@ -8,10 +8,12 @@ import {
   changesOf,
   docker,
   dockerLines,
+  expectOfficialPlugins,
   freshStack,
   httpGet,
   inspect,
   labelled,
+  pluginsServing,
   printTimings,
   pulumiCommand,
   REPO_ROOT,
@@ -52,6 +54,7 @@ function inlineWorkDir(): string {
 }
 
 let stack: Stack;
+let servedBy: string[];
 const timings: Record<string, number> = {};
 
 function ids(): Record<string, string> {
@@ -95,12 +98,16 @@ function finished(child: ChildProcess): Promise<{ code: number | null; output: s
 beforeAll(async () => {
   requirePrerequisites();
   stack = await freshStack(STACK, { ...CONFIG });
-  await timed("up (empty stack)", timings, () => stack.up(RUN));
+  ({ plugins: servedBy } = await pluginsServing(() => timed("up (empty stack)", timings, () => stack.up(RUN))));
 });
 
 afterAll(() => printTimings("fault recovery timings (printed, not asserted)", timings));
 
 describe("faults and recovery", () => {
+  it("runs on the official docker and command plugins", () => {
+    expectOfficialPlugins(servedBy);
+  });
+
   it("removed container: `up --refresh` recreates exactly that one, same name, network and port", async () => {
     const before = ids();
     docker("rm", "-f", "e2f-custom-2");

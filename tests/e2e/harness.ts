@@ -86,6 +86,11 @@ export function bundledPluginSha256(name: (typeof PLUGINS)[number]): string {
   );
 }
 
+/** Every resource plugin that served a stack is an official one that setup installed. */
+export function expectOfficialPlugins(servedBy: readonly string[]): void {
+  expect(servedBy).toEqual(PLUGINS.map(officialPluginPath).sort());
+}
+
 /**
  * Watches /proc while work runs and returns the executables of every
  * resource plugin process that ran, with their sha256: proof of which

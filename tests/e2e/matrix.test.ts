@@ -10,8 +10,10 @@ import {
 } from "../../src/connectivity";
 import { parseStackOutputs, type StackOutputs } from "../../src/diagram";
 import {
+  expectOfficialPlugins,
   freshStack,
   labelled,
+  pluginsServing,
   printTimings,
   RUN,
   reportAssertions,
@@ -39,12 +41,14 @@ let outputs: StackOutputs;
 let expected: Matrix<Expected>;
 let measured: Matrix<Measured>;
 const timings: Record<string, number> = {};
+let servedBy: string[];
 
 beforeAll(async () => {
   requirePrerequisites();
   const created = await freshStack(STACK, stackConfig("e2m", 18000, 60));
   stack = created;
-  const result = await timed("up (empty stack)", timings, () => created.up(RUN));
+  const { result, plugins } = await pluginsServing(() => timed("up (empty stack)", timings, () => created.up(RUN)));
+  servedBy = plugins;
   outputs = parseStackOutputs(
     Object.fromEntries(Object.entries(result.outputs).map(([key, { value }]) => [key, value])),
     `outputs of ${STACK}`,
@@ -65,6 +69,10 @@ function outcome(source: string, target: string, way: (typeof WAYS)[number]): st
 }
 
 describe("the measured matrix", () => {
+  it("comes from a stack served by the official docker and command plugins", () => {
+    expectOfficialPlugins(servedBy);
+  });
+
   it("covers the 8 containers of the plan, both ways", () => {
     expect(Object.keys(measured).sort()).toEqual(Object.keys(expected).sort());
     expect(Object.keys(measured)).toHaveLength(8);

@@ -140,3 +140,38 @@ describe("setup on a machine with an empty FLASK_BRIDGE_HOME", () => {
     expect(warm.lines).toEqual([expect.stringMatching(/^\[setup [\d:]+\] ready in \d+s: pulumi v3\.248\.0 /)]);
   });
 });
+
+describe("a user with a Pulumi of their own", () => {
+  it("previews with plain `pulumi`: their CLI, backend and plugin cache, no wrapper, no project plugin path", () => {
+    const own = fs.mkdtempSync(path.join(os.tmpdir(), "flask-bridge-own-pulumi-"));
+    const stackName = "e2e-own-pulumi";
+    // Their CLI on PATH; their plugin cache holds the official plugins, as Pulumi would download them.
+    const env = {
+      HOME: own,
+      PATH: `${process.env.FB_PULUMI_BIN_DIR}:${barePath()}`,
+      PULUMI_HOME: path.join(own, ".pulumi"),
+      PULUMI_BACKEND_URL: `file://${own}`,
+      PULUMI_CONFIG_PASSPHRASE: "their-own",
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+    };
+    const pulumi = (...args: string[]) =>
+      spawnSync("pulumi", [...args, "--non-interactive"], { cwd: REPO_ROOT, env, encoding: "utf8" });
+    const bundle = process.env.FLASK_BRIDGE_OFFLINE_DIR ?? path.join(REPO_ROOT, "..", "shared", "pulumi-offline");
+    for (const [name, version] of [
+      ["docker", "5.0.0"],
+      ["command", "1.2.1"],
+    ] as const) {
+      const file = path.join(bundle, `pulumi-resource-${name}-v${version}-linux-amd64.tar.gz`);
+      expect([name, pulumi("plugin", "install", "resource", name, version, "--file", file).status]).toEqual([name, 0]);
+    }
+    try {
+      expect(pulumi("stack", "init", stackName).status).toBe(0);
+      const preview = pulumi("preview", "--stack", stackName);
+      expect([preview.status, preview.stderr]).toEqual([0, expect.any(String)]);
+      expect(preview.stdout).toMatch(/\+ 30 to create/);
+    } finally {
+      fs.rmSync(path.join(REPO_ROOT, `Pulumi.${stackName}.yaml`), { force: true });
+      fs.rmSync(own, { recursive: true, force: true });
+    }
+  });
+});

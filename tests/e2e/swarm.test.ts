@@ -5,10 +5,12 @@ import {
   clusterWorkers,
   docker,
   dockerLines,
+  expectOfficialPlugins,
   freshStack,
   httpGet,
   labelled,
   labelledServices,
+  pluginsServing,
   printTimings,
   RUN,
   removeSwarmLeftovers,
@@ -45,6 +47,7 @@ let services: Record<string, ServiceOutput>;
 /** Workers found before the suite: a cluster someone else started is left as it was. */
 let workersBefore: string[];
 let swarmBefore: string;
+let servedBy: string[];
 const timings: Record<string, number> = {};
 
 interface RunningTask {
@@ -123,13 +126,20 @@ beforeAll(async () => {
   removeSwarmLeftovers(STACK);
   await eventually(60_000, () => labelled(STACK).containers.length === 0);
   stack = await freshStack(STACK, swarmStackConfig(2));
-  const result = await timed("up (empty stack, 2 replicas)", timings, () => stack.up(RUN));
+  const { result, plugins } = await pluginsServing(() =>
+    timed("up (empty stack, 2 replicas)", timings, () => stack.up(RUN)),
+  );
+  servedBy = plugins;
   services = result.outputs.services?.value;
 });
 
 afterAll(() => printTimings("swarm e2e timings (printed, not asserted)", timings));
 
 describe("the stack on a 3-node swarm", () => {
+  it("runs on the official docker and command plugins", () => {
+    expectOfficialPlugins(servedBy);
+  });
+
   it("runs on a cluster of at least 3 Ready nodes", () => {
     expect(
       dockerLines("node", "ls", "--format", "{{.Status}}").filter((status) => status === "Ready").length,

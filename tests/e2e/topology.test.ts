@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { OutputMap, Stack } from "@pulumi/pulumi/automation";
@@ -7,6 +8,7 @@ import {
   changesOf,
   docker,
   E2E_CONFIG,
+  expectOfficialPlugins,
   freshStack,
   healthStatuses,
   httpGet,
@@ -78,7 +80,7 @@ afterAll(() => printTimings("e2e timings (printed, not asserted)", timings));
 
 describe("one up of the whole topology", () => {
   it("is served by the official docker and command plugins that setup installed, byte for byte", () => {
-    expect(servedBy).toEqual(PLUGINS.map(officialPluginPath).sort());
+    expectOfficialPlugins(servedBy);
     for (const name of PLUGINS) {
       expect([name, sha256(fs.readFileSync(officialPluginPath(name)))]).toEqual([name, bundledPluginSha256(name)]);
     }
@@ -245,7 +247,9 @@ describe("convergence", () => {
     try {
       fs.writeFileSync(APP_FILE, `${original}\n# e2e: a change to app/\n`);
       const changed = await timed("up (app/ changed)", timings, () => stack.up(RUN));
-      expect(changesOf(changed.summary)).toMatchObject({ replace: expect.any(Number) });
+      // The official docker plugin updates the image in place; the 8 containers
+      // follow its new ID (replaced), and so do their probes.
+      expect(changesOf(changed.summary)).toMatchObject({ update: 1, replace: 16 });
       expect(changed.outputs.image?.value.digest).not.toBe(outputs.image?.value.digest);
       for (const name of ALL) {
         expect([name, inspect(name).Image]).toEqual([name, changed.outputs.image?.value.digest]);
@@ -261,8 +265,29 @@ describe("convergence", () => {
 });
 
 describe("destroy and bad config", () => {
-  it("destroy leaves no container, network or image with the stack's label", async () => {
-    await timed("destroy", timings, () => stack.destroy({ color: "never" }));
+  it("destroy stops every app with SIGTERM (destroyGraceSeconds), never SIGKILL, and leaves nothing labelled", async () => {
+    const events = spawn("docker", [
+      "events",
+      "--filter",
+      `label=flask-bridge.stack=${STACK}`,
+      "--filter",
+      "event=kill",
+      "--format",
+      "{{.Actor.Attributes.name}} {{.Actor.Attributes.signal}}",
+    ]);
+    let kills = "";
+    events.stdout.on("data", (chunk) => {
+      kills += chunk;
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await timed("destroy", timings, () => stack.destroy({ color: "never" }));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    } finally {
+      events.kill();
+    }
+    const signals = kills.split("\n").filter((line) => line !== "");
+    expect(signals.sort()).toEqual(ALL.map((name) => `${name} 15`).sort());
     expect(labelled(STACK)).toEqual({ containers: [], networks: [], images: [] });
     expect(await resourceCount(stack)).toBe(0);
   });
