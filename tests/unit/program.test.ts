@@ -1,15 +1,9 @@
-import type * as pulumiType from "@pulumi/pulumi";
+import { type Declared, LABELS, ofType, runProgram as runMocked } from "./mockProgram";
 
 /**
  * Runs index.ts under Pulumi's mocks and checks exactly what it declares.
  * setMocks runs before the program is imported, on a fresh module registry.
  */
-
-interface Declared {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
 
 const IMAGE_ID = `sha256:${"1".repeat(64)}`;
 const CUSTOM_SUBNET = { subnet: "172.18.0.0/16", gateway: "172.18.0.1" };
@@ -33,58 +27,17 @@ function networkDatas(inputs: Record<string, unknown>): unknown[] {
 }
 
 /** `declared` is filled as the program declares resources, so a failed run can be inspected too. */
-async function runProgram(config: Record<string, string>, declared: Declared[] = []) {
-  jest.resetModules();
-  // The host-port check reads this machine's sockets; tests/unit/hostPorts.test.ts covers it.
-  const portCheck = jest.fn((..._args: unknown[]) => declared.length);
-  jest.doMock("../../src/hostPorts", () => ({ checkHostPortsFree: portCheck }));
-  // A shell that sourced scripts/env.sh names setup's stand-in base image; these tests plan without one.
-  for (const key of ["FLASK_BRIDGE_BASE_IMAGE", "FLASK_BRIDGE_BASE_IMAGE_FOR", "FLASK_BRIDGE_BASE_IMAGE_NOTE"]) {
-    delete process.env[key];
-  }
-  const pulumi: typeof pulumiType = require("@pulumi/pulumi");
-  pulumi.runtime.setAllConfig(
-    Object.fromEntries(Object.entries(config).map(([key, value]) => [`flask-bridge:${key}`, value])),
-  );
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args) {
-        declared.push({ type: args.type, name: args.name, inputs: args.inputs });
-        const state: Record<string, unknown> = { ...args.inputs };
-        if (args.type === "docker:index/image:Image") {
-          state.repoDigest = IMAGE_ID;
-        } else if (args.type === "docker:index/network:Network") {
-          state.ipamConfigs = args.inputs.ipamConfigs ?? [CUSTOM_SUBNET];
-        } else if (args.type === "docker:index/container:Container") {
-          state.networkDatas = networkDatas(args.inputs);
-        } else if (args.type === "command:local:Command") {
-          state.stdout = args.inputs.interpreter ? "Hello, World!" : "lo";
-        }
-        return { id: `${args.name}-id`, state };
-      },
-      call: (args) => args.inputs,
-    },
-    "flask-bridge",
-    "dev",
-  );
-  const program = require("../../index");
-  const resolve = (output: pulumiType.Output<unknown>) =>
-    new Promise<Record<string, unknown>>((done) => output.apply((value) => done(value as Record<string, unknown>)));
-  return {
-    declared,
-    portCheck,
-    outputs: {
-      containers: await resolve(program.containers),
-      network: await resolve(program.network),
-      image: await resolve(program.image),
-      probes: await resolve(program.probes),
-    },
-  };
+/** What Docker and the probes would report for each resource the program declares. */
+function outputsOf({ type, inputs }: Declared): Record<string, unknown> {
+  if (type === "docker:index/image:Image") return { repoDigest: IMAGE_ID };
+  if (type === "docker:index/network:Network") return { ipamConfigs: inputs.ipamConfigs ?? [CUSTOM_SUBNET] };
+  if (type === "docker:index/container:Container") return { networkDatas: networkDatas(inputs) };
+  if (type === "command:local:Command") return { stdout: inputs.interpreter ? "Hello, World!" : "lo" };
+  return {};
 }
 
-function ofType(declared: Declared[], type: string): Declared[] {
-  return declared.filter((resource) => resource.type === type);
-}
+const runProgram = (config: Record<string, string>, declared: Declared[] = []) =>
+  runMocked(config, outputsOf, { declared });
 
 function byName<T>(declared: Declared[], pick: (resource: Declared) => T): Record<string, T> {
   return Object.fromEntries(declared.map((resource) => [resource.name, pick(resource)]));
@@ -97,11 +50,6 @@ function countByType(declared: Declared[]): Record<string, number> {
   }
   return counts;
 }
-
-const LABELS = [
-  { label: "flask-bridge.project", value: "flask-bridge" },
-  { label: "flask-bridge.stack", value: "dev" },
-];
 
 describe("the program with the tutorial's config", () => {
   let run: Awaited<ReturnType<typeof runProgram>>;

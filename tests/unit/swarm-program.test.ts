@@ -1,15 +1,9 @@
-import type * as pulumiType from "@pulumi/pulumi";
+import { type Declared, LABELS, ofType, runProgram as runMocked } from "./mockProgram";
 
 /**
  * Runs index.ts in swarm mode under Pulumi's mocks and checks exactly what it
  * declares. setMocks runs before the program is imported, on a fresh module registry.
  */
-
-interface Declared {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
 
 const IMAGE_ID = `sha256:${"2".repeat(64)}`;
 const SWARM = {
@@ -44,60 +38,17 @@ function probeReport(environment: Record<string, string>) {
   };
 }
 
-async function runProgram(config: Record<string, string>, nodes: number | null, declared: Declared[] = []) {
-  jest.resetModules();
-  const portCheck = jest.fn();
-  jest.doMock("../../src/hostPorts", () => ({ checkHostPortsFree: portCheck }));
-  // The cluster is asked through the docker CLI; here it is data.
-  const readSwarmCluster = jest.fn(() => (nodes === null ? null : { nodes }));
-  jest.doMock("../../src/swarmCluster", () => ({ readSwarmCluster }));
-  const pulumi: typeof pulumiType = require("@pulumi/pulumi");
-  pulumi.runtime.setAllConfig(
-    Object.fromEntries(Object.entries(config).map(([key, value]) => [`flask-bridge:${key}`, value])),
-  );
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args) {
-        declared.push({ type: args.type, name: args.name, inputs: args.inputs });
-        const state: Record<string, unknown> = { ...args.inputs };
-        if (args.type === "docker:index/image:Image") {
-          state.repoDigest = IMAGE_ID;
-        } else if (args.type === "command:local:Command") {
-          const environment = args.inputs.environment as Record<string, string>;
-          state.stdout = environment.SERVICE ? JSON.stringify(probeReport(environment)) : "";
-        }
-        return { id: `${args.name}-id`, state };
-      },
-      call: (args) => args.inputs,
-    },
-    "flask-bridge",
-    "dev",
-  );
-  const program = require("../../index");
-  const resolve = (output: pulumiType.Output<unknown> | undefined) =>
-    output === undefined
-      ? Promise.resolve(undefined)
-      : new Promise<unknown>((done) => output.apply((value) => done(value)));
-  return {
-    declared,
-    readSwarmCluster,
-    outputs: {
-      services: (await resolve(program.services)) as Record<string, unknown>,
-      network: await resolve(program.network),
-      containers: await resolve(program.containers),
-      probes: await resolve(program.probes),
-    },
-  };
+function outputsOf({ type, inputs }: Declared): Record<string, unknown> {
+  if (type === "docker:index/image:Image") return { repoDigest: IMAGE_ID };
+  if (type === "command:local:Command") {
+    const environment = inputs.environment as Record<string, string>;
+    return { stdout: environment.SERVICE ? JSON.stringify(probeReport(environment)) : "" };
+  }
+  return {};
 }
 
-function ofType(declared: Declared[], type: string): Declared[] {
-  return declared.filter((resource) => resource.type === type);
-}
-
-const LABELS = [
-  { label: "flask-bridge.project", value: "flask-bridge" },
-  { label: "flask-bridge.stack", value: "dev" },
-];
+const runProgram = (config: Record<string, string>, swarmNodes: number | null, declared: Declared[] = []) =>
+  runMocked(config, outputsOf, { swarmNodes, declared });
 
 describe("the program in swarm mode", () => {
   let run: Awaited<ReturnType<typeof runProgram>>;
