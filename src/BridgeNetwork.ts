@@ -31,11 +31,12 @@ export class BridgeNetwork extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const ipam = network.ipamConfigs.apply((configs) => configs?.[0]);
-    this.networkName = network.name;
-    this.networkId = network.id;
-    this.subnet = ipam.apply((config) => config?.subnet ?? null);
-    this.gateway = ipam.apply((config) => config?.gateway ?? null);
+    ({
+      networkName: this.networkName,
+      networkId: this.networkId,
+      subnet: this.subnet,
+      gateway: this.gateway,
+    } = networkOutputs(network));
     this.registerOutputs({
       networkName: this.networkName,
       networkId: this.networkId,
@@ -43,4 +44,15 @@ export class BridgeNetwork extends pulumi.ComponentResource {
       gateway: this.gateway,
     });
   }
+}
+
+/** Name, ID and the subnet and gateway Docker chose (or was given): shared with OverlayNetwork. */
+export function networkOutputs(network: docker.Network) {
+  const ipam = network.ipamConfigs.apply((configs) => configs?.[0]);
+  return {
+    networkName: network.name,
+    networkId: network.id,
+    subnet: ipam.apply((config) => config?.subnet ?? null),
+    gateway: ipam.apply((config) => config?.gateway ?? null),
+  };
 }

@@ -1,14 +1,10 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { type BridgeNetworkArgs, networkOutputs } from "./BridgeNetwork";
 import { toLabelList } from "./labels";
 
-export interface OverlayNetworkArgs {
-  networkName: string;
-  /** null: Swarm picks a subnet from its address pool. */
-  subnet: string | null;
-  gateway: string | null;
-  labels: Readonly<Record<string, string>>;
-}
+/** The same settings as the tutorial's bridge; null subnet: Swarm picks one from its address pool. */
+export type OverlayNetworkArgs = BridgeNetworkArgs;
 
 /**
  * Swarm mode's my-bridge-network: one overlay spanning every node, so tasks on
@@ -36,11 +32,12 @@ export class OverlayNetwork extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const ipam = network.ipamConfigs.apply((configs) => configs?.[0]);
-    this.networkName = network.name;
-    this.networkId = network.id;
-    this.subnet = ipam.apply((config) => config?.subnet ?? null);
-    this.gateway = ipam.apply((config) => config?.gateway ?? null);
+    ({
+      networkName: this.networkName,
+      networkId: this.networkId,
+      subnet: this.subnet,
+      gateway: this.gateway,
+    } = networkOutputs(network));
     this.registerOutputs({
       networkName: this.networkName,
       networkId: this.networkId,
