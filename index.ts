@@ -42,7 +42,13 @@ function networkOutput(network: BridgeNetwork | OverlayNetwork): pulumi.Output<N
 }
 
 /** The tutorial's containers on this one engine. */
-function engineStack() {
+function engineStack(): {
+  containers: pulumi.Output<Record<string, ContainerOutput>>;
+  /** The user-defined bridge. */
+  network: pulumi.Output<NetworkOutput>;
+  /** What each container's probe saw: "Hello, World!" from the host, or "lo" for the none container. */
+  probes: pulumi.Output<Record<string, string>>;
+} {
   const bridgeNetwork = new BridgeNetwork("network", {
     networkName: plan.network.name,
     subnet: plan.network.subnet,
@@ -82,7 +88,12 @@ function engineStack() {
 }
 
 /** The same containers as services of the swarm this engine manages. */
-function swarmStack(swarm: SwarmPlan) {
+function swarmStack(swarm: SwarmPlan): {
+  /** The overlay. */
+  network: pulumi.Output<NetworkOutput>;
+  /** Per service its DNS name, VIP, URLs, replicas and tasks. */
+  services: pulumi.Output<Record<string, ServiceOutput>>;
+} {
   const overlay = new OverlayNetwork("overlay", {
     networkName: swarm.network.name,
     subnet: swarm.network.subnet,
@@ -117,19 +128,7 @@ function swarmStack(swarm: SwarmPlan) {
   };
 }
 
-const engine = plan.swarm === null ? engineStack() : undefined;
-const swarm = plan.swarm === null ? undefined : swarmStack(plan.swarm);
-
-/** Engine mode only. */
-export const containers: pulumi.Output<Record<string, ContainerOutput>> | undefined = engine?.containers;
-
-/** Swarm mode only: per service its DNS name, VIP, URLs, replicas and tasks. */
-export const services: pulumi.Output<Record<string, ServiceOutput>> | undefined = swarm?.services;
-
-/** The user-defined bridge in engine mode, the overlay in swarm mode. */
-export const network: pulumi.Output<NetworkOutput> | undefined = engine?.network ?? swarm?.network;
-
-export const image: pulumi.Output<{
+const image: pulumi.Output<{
   name: string;
   digest: string;
   baseImage: string;
@@ -143,5 +142,5 @@ export const image: pulumi.Output<{
   standInNote: plan.image.standInNote,
 }));
 
-/** Engine mode only: what each container's probe saw: "Hello, World!" from the host, or "lo" for the none container. */
-export const probes: pulumi.Output<Record<string, string>> | undefined = engine?.probes;
+// Only the mode's own outputs: an undefined export would make Pulumi warn on every up.
+export = plan.swarm === null ? { ...engineStack(), image } : { ...swarmStack(plan.swarm), image };
