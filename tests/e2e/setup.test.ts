@@ -76,9 +76,8 @@ afterAll(() => {
 });
 
 describe("setup on a machine with an empty FLASK_BRIDGE_HOME", () => {
-  it("fails within seconds, naming the three ways, when it finds no Pulumi CLI anywhere", () => {
+  it("fails, naming the three ways, when it finds no Pulumi CLI anywhere", () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), "flask-bridge-no-bundle-"));
-    const start = Date.now();
     const { code, lines } = setup(fs.mkdtempSync(path.join(os.tmpdir(), "flask-bridge-home-")), {
       FLASK_BRIDGE_OFFLINE_DIR: empty,
     });
@@ -87,7 +86,6 @@ describe("setup on a machine with an empty FLASK_BRIDGE_HOME", () => {
     expect(lines.join("\n")).toContain("install it yourself and put it on PATH");
     expect(lines.join("\n")).toContain("give this machine access to Pulumi's downloads");
     expect(lines.join("\n")).toContain("set FLASK_BRIDGE_OFFLINE_DIR to an offline bundle");
-    expect(Date.now() - start).toBeLessThan(60_000);
   });
 
   it("refuses a bundle whose archive does not match SHA256SUMS", () => {
