@@ -27,7 +27,16 @@ function barePath(): string {
 function setup(home: string, extra: Record<string, string> = {}): { code: number | null; lines: string[] } {
   const result = spawnSync("bash", ["scripts/setup.sh"], {
     cwd: REPO_ROOT,
-    env: { HOME: os.homedir(), PATH: barePath(), FLASK_BRIDGE_HOME: home, ...extra },
+    env: {
+      HOME: os.homedir(),
+      PATH: barePath(),
+      FLASK_BRIDGE_HOME: home,
+      // Where this machine keeps the offline bundle, when not beside the repository.
+      ...(process.env.FLASK_BRIDGE_OFFLINE_DIR
+        ? { FLASK_BRIDGE_OFFLINE_DIR: process.env.FLASK_BRIDGE_OFFLINE_DIR }
+        : {}),
+      ...extra,
+    },
     encoding: "utf8",
   });
   const lines = `${result.stdout}${result.stderr}`.split("\n").filter((line) => line !== "");
