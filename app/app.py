@@ -13,5 +13,5 @@ def hello():
 
 
 if __name__ == "__main__":
-    # The tutorial's way (`python app.py`); the image serves with gunicorn instead.
+    # The tutorial's way (`python app.py`); the image serves with uWSGI instead (app/uwsgi.ini).
     app.run(host=os.environ.get("HOST", "0.0.0.0"), port=int(os.environ.get("PORT", "5000")))

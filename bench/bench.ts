@@ -233,7 +233,7 @@ async function main(): Promise<number> {
     if (containers !== 8) stack.configure(8);
   }
 
-  // --- one app under wrk, and its memory: the tutorial's dev server vs this project's gunicorn ---
+  // --- one app under wrk, and its memory: the tutorial's dev server vs this project's uWSGI ---
   for (let round = 1; round <= WRK_ROUNDS; round++) {
     for (const tool of [tutorial("theirs", abort.signal), "project" as const]) {
       await sleep(SETTLE_MS);

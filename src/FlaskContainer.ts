@@ -117,11 +117,11 @@ export class FlaskContainer extends pulumi.ComponentResource {
         wait: false,
         restart: "unless-stopped",
         // The official provider kills at once (timeout 0) unless told otherwise;
-        // SIGTERM lets gunicorn finish its requests (it exits in ~0.3 s).
+        // SIGTERM lets uWSGI finish its requests (it exits in ~0.3 s).
         destroyGraceSeconds: 10,
         mustRun: true,
         labels: toLabelList({ ...args.labels, "flask-bridge.network-kind": plan.kind }),
-        // Least privilege; gunicorn needs nothing but /dev/shm and /tmp to write to.
+        // Least privilege: the app writes nothing; /tmp is a small tmpfs for scratch.
         user: "10001:10001",
         readOnly: true,
         tmpfs: { "/tmp": "rw,noexec,nosuid,size=16m" },

@@ -109,7 +109,7 @@ function tasks() {
   }
 })();`;
 
-/** The app's own default bind address (app/gunicorn.conf.py, app/healthcheck.sh). */
+/** The app's own default bind address (app/Dockerfile, app/healthcheck.sh). */
 const APP_DEFAULT_HOST = "0.0.0.0";
 
 /**

@@ -32,7 +32,7 @@ export interface ContainerPlan {
   /** The config key that sets hostPort, e.g. "flask-bridge:bridgePorts[0]", for error messages. */
   readonly hostPortKey: string | null;
   readonly publish: PublishedPort | null;
-  /** Environment for gunicorn: where it binds inside the container's namespace. */
+  /** Environment for uWSGI: where it binds inside the container's namespace. */
   readonly env: readonly string[];
   /** What users open: http://<urlHost>:<hostPort>. */
   readonly url: string | null;

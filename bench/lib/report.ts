@@ -232,9 +232,7 @@ export function renderMarkdown(results: Results): string {
       const pick = (f: (r: (typeof runs)[number]) => number, digits = 1) => medianRange(summarize(runs.map(f)), digits);
       return [
         [
-          tool === "project"
-            ? "project: gunicorn (app/gunicorn.conf.py)"
-            : "tutorial: Flask dev server (`python app.py`)",
+          tool === "project" ? "project: uWSGI (app/uwsgi.ini)" : "tutorial: Flask dev server (`python app.py`)",
           pick((r) => r.result.requestsPerSecond, 0),
           pick((r) => r.result.latencyMs.p50, 2),
           pick((r) => r.result.latencyMs.p99, 2),

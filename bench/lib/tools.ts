@@ -5,7 +5,7 @@ import { REPO_ROOT } from "../../tests/e2e/harness";
 import { layout } from "./project";
 import { type RunResult, run } from "./util";
 
-/** The tutorial's image (Flask dev server, `python app.py`) or this project's (gunicorn, app/). */
+/** The tutorial's image (Flask dev server, `python app.py`) or this project's (uWSGI, app/). */
 export type ImageKind = "theirs" | "ours";
 
 export const IMAGES: Record<ImageKind, string> = {

@@ -12,7 +12,7 @@
 # Debian's own packages and given a name of its own,
 #   flask-bridge/debian-python:bookworm
 # never an official image's name: debootstrap a minimal bookworm with python3,
-# pip, Flask and gunicorn from the Debian mirror apt already uses, trim it,
+# pip, Flask and uWSGI from the Debian mirror apt already uses, trim it,
 # and `docker import` it. Its name and a one-sentence note go to
 # $FLASK_BRIDGE_HOME/base-image.env, which scripts/env.sh sources, as
 # FLASK_BRIDGE_BASE_IMAGE and FLASK_BRIDGE_BASE_IMAGE_NOTE. An existing
@@ -23,7 +23,7 @@
 # shellcheck shell=bash
 # Bump when the packages or steps below change: an existing stand-in with
 # another recipe label is then rebuilt instead of reused.
-FB_STANDIN_RECIPE="2"
+FB_STANDIN_RECIPE="3"
 
 # Silent and offline: the configured image is in the engine, or the stand-in
 # that setup recorded for it (env.sh sourced base-image.env) is, at this recipe.
@@ -41,10 +41,9 @@ fb_ensure_base_image() {
   local configured="${1:-python:3.11-slim}"
   local standin="flask-bridge/debian-python:bookworm" suite="bookworm"
   local recipe="$FB_STANDIN_RECIPE"
-  # python3-gunicorn is only the module; the `gunicorn` command is in the
-  # package of that name. pip cannot add it later: with the module already
-  # there, `pip install gunicorn` is "already satisfied" and writes no script.
-  local packages="python3,python3-pip,python3-flask,python-is-python3,python3-gunicorn,gunicorn"
+  # uWSGI and its Python plugin: the app's server (app/Dockerfile), which its
+  # builds could not fetch from PyPI here.
+  local packages="python3,python3-pip,python3-flask,python-is-python3,uwsgi-core,uwsgi-plugin-python3"
   local env_file="$FLASK_BRIDGE_HOME/base-image.env"
   local start=$SECONDS
 
@@ -85,7 +84,7 @@ fb_ensure_base_image() {
     printf '  %s\n' "#  engine and could not be pulled:"
     printf '  %s\n' "#    docker pull: ${why:-failed}"
     printf '  %s\n' "#  Using '$standin' instead: Debian $suite's own"
-    printf '  %s\n' "#  python3, Flask and gunicorn packages, imported from a debootstrap"
+    printf '  %s\n' "#  python3, Flask and uWSGI packages, imported from a debootstrap"
     printf '  %s\n' "#  root filesystem. It is NOT the official python image."
     printf '  %s\n' "######################################################################"
     printf '\n'
@@ -206,15 +205,16 @@ fb_ensure_base_image() {
     # as it does in the official image.
     rm -f "$rootfs"/usr/lib/python3*/EXTERNALLY-MANAGED
 
-    local versions
+    local versions uwsgi_version=""
     if ! versions="$(chroot "$rootfs" python3 -c 'import platform
 from importlib.metadata import version as v
-print("Python %s, Flask %s, gunicorn %s" % (platform.python_version(), v("flask"), v("gunicorn")))' 2>&1)" ||
-      [ ! -x "$rootfs/usr/bin/gunicorn" ]; then
-      fb_log "ERROR: python3/Flask/gunicorn not usable in the new root filesystem: $versions"
+print("Python %s, Flask %s" % (platform.python_version(), v("flask")))' 2>&1)" ||
+      ! uwsgi_version="$(chroot "$rootfs" uwsgi --version 2>&1)"; then
+      fb_log "ERROR: python3/Flask/uWSGI not usable in the new root filesystem: $versions $uwsgi_version"
       rm -rf --one-file-system "$work"
       return 1
     fi
+    versions+=", uWSGI $uwsgi_version"
 
     # Trim what nothing at run time reads: package lists and downloaded .debs,
     # docs (keeping the copyright files), man/info pages, translations, logs,
@@ -247,7 +247,7 @@ EOF
 
     t0=$SECONDS
     fb_log "==> docker import as $standin"
-    local description="Stand-in for the official python image, built by flask-bridge from Debian $suite packages (python3, python3-pip, python3-flask, gunicorn) with debootstrap; not an official image."
+    local description="Stand-in for the official python image, built by flask-bridge from Debian $suite packages (python3, python3-pip, python3-flask, uwsgi) with debootstrap; not an official image."
     if ! tar -C "$rootfs" --numeric-owner -c . | docker import \
       --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
       --change 'ENV LANG=C.UTF-8' \
@@ -268,8 +268,8 @@ EOF
     fb_log "<== imported in $((SECONDS - t0))s ($(docker image inspect -f '{{.Size}}' "$standin" | awk '{printf "%d MB", $1 / 1000000}'))"
 
     local out
-    if ! out="$(docker run --rm "$standin" sh -c 'python -c "import flask, gunicorn" && gunicorn --version' 2>&1)"; then
-      fb_log "ERROR: the new stand-in lacks flask or gunicorn: $out"
+    if ! out="$(docker run --rm "$standin" sh -c 'python -c "import flask" && uwsgi --plugin python3 --version' 2>&1)"; then
+      fb_log "ERROR: the new stand-in lacks flask or uWSGI: $out"
       docker image rm "$standin" >/dev/null 2>&1
       return 1
     fi

@@ -140,7 +140,7 @@ describe("faults and recovery", () => {
   it("crashed app: the restart policy brings it back with no command at all", async () => {
     const before = inspect("e2f-bridge-3");
     const killedAt = Date.now();
-    // SIGKILL to gunicorn's master from the host: a crash, not a stop Docker knows of.
+    // SIGKILL to uWSGI (PID 1) from the host: a crash, not a stop Docker knows of.
     process.kill(before.State.Pid, "SIGKILL");
     while (inspect("e2f-bridge-3").RestartCount === before.RestartCount) {
       if (Date.now() - killedAt > 30_000) throw new Error("Docker did not restart the container within 30 s");
