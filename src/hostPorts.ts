@@ -78,37 +78,76 @@ export function checkHostPortsFree(containers: readonly ContainerPlan[], bindAdd
   const listeners = ["/proc/net/tcp", "/proc/net/tcp6"]
     .filter((file) => fs.existsSync(file))
     .flatMap((file) => parseProcNetTcp(fs.readFileSync(file, "utf8")));
-  for (const container of containers) {
+  const clashing = containers.flatMap((container) => {
     const port = container.hostPort;
-    if (port === null) continue;
-    for (const listener of listeners.filter((l) => clashes(l, port, bindAddress))) {
-      const holder = holderOf(listener, port);
-      if (holder?.container?.stack !== stack) {
-        throw new ConfigError(takenMessage(container, holder));
-      }
+    return port === null ? [] : listeners.filter((l) => clashes(l, port, bindAddress)).map((l) => ({ container, l }));
+  });
+  if (clashing.length === 0) return;
+  // A converged stack holds all its ports: look them all up at once (one
+  // pass over /proc, one `docker ps`), not one docker call per port.
+  const holders = holdersOf(clashing.map(({ l }) => l));
+  for (const { container, l } of clashing) {
+    const holder = holders.get(l.inode);
+    if (holder?.container?.stack !== stack) {
+      throw new ConfigError(takenMessage(container, holder));
     }
   }
 }
 
-function holderOf(listener: Listener, port: number): Holder | undefined {
-  const pid = pidOfSocket(listener.inode);
-  if (pid === undefined) return undefined;
-  const process = readOr(`/proc/${pid}/comm`, "?").trim();
-  // docker-proxy forwards a published port; the container is the one that publishes it.
-  const containerId =
-    process === "docker-proxy"
-      ? dockerOr(["ps", "-q", "--no-trunc", "--filter", `publish=${port}`], "").split("\n")[0]
-      : /[/-]([0-9a-f]{64})(?:\.scope)?$/m.exec(readOr(`/proc/${pid}/cgroup`, ""))?.[1];
-  if (!containerId) return { process, pid };
-  const [name = "", stack = ""] = dockerOr(
-    ["inspect", "--format", '{{.Name}} {{index .Config.Labels "flask-bridge.stack"}}', containerId],
-    "",
-  ).split(" ");
-  return { process, pid, container: { name: name.replace(/^\//, ""), stack } };
+/** A running container as `docker ps` lists it. */
+export interface PsEntry {
+  readonly id: string;
+  readonly name: string;
+  readonly stack: string;
+  /** The host ports it publishes. */
+  readonly hostPorts: readonly number[];
 }
 
-function pidOfSocket(inode: string): number | undefined {
-  const target = `socket:[${inode}]`;
+const PS_FORMAT = '{{.ID}}\t{{.Names}}\t{{.Label "flask-bridge.stack"}}\t{{.Ports}}';
+
+/** `docker ps --no-trunc --format PS_FORMAT`; Ports reads like "0.0.0.0:5001->5000/tcp, :::5001->5000/tcp". */
+export function parsePs(text: string): PsEntry[] {
+  return text
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => {
+      const [id = "", name = "", stack = "", ports = ""] = line.split("\t");
+      const hostPorts = [...ports.matchAll(/:(\d+)->/g)].map((match) => Number(match[1]));
+      return { id, name, stack, hostPorts: [...new Set(hostPorts)] };
+    });
+}
+
+function holdersOf(listeners: readonly Listener[]): Map<string, Holder> {
+  const pids = pidsOfSockets(new Set(listeners.map((l) => l.inode)));
+  let running: PsEntry[] | undefined;
+  const ps = () => {
+    running ??= parsePs(dockerOr(["ps", "--no-trunc", "--format", PS_FORMAT], ""));
+    return running;
+  };
+  const holders = new Map<string, Holder>();
+  for (const listener of listeners) {
+    const pid = pids.get(listener.inode);
+    if (pid === undefined) continue;
+    const process = readOr(`/proc/${pid}/comm`, "?").trim();
+    // docker-proxy forwards a published port; the container is the one that publishes it.
+    const containerId = /[/-]([0-9a-f]{64})(?:\.scope)?$/m.exec(readOr(`/proc/${pid}/cgroup`, ""))?.[1];
+    const entry =
+      process === "docker-proxy"
+        ? ps().find((c) => c.hostPorts.includes(listener.port))
+        : containerId
+          ? ps().find((c) => c.id === containerId)
+          : undefined;
+    holders.set(
+      listener.inode,
+      entry ? { process, pid, container: { name: entry.name, stack: entry.stack } } : { process, pid },
+    );
+  }
+  return holders;
+}
+
+/** The pid holding each socket inode, from one pass over /proc/<pid>/fd. */
+function pidsOfSockets(inodes: ReadonlySet<string>): Map<string, number> {
+  const found = new Map<string, number>();
   for (const pid of fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
     let fds: string[];
     try {
@@ -118,13 +157,15 @@ function pidOfSocket(inode: string): number | undefined {
     }
     for (const fd of fds) {
       try {
-        if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === target) return Number(pid);
+        const inode = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+        if (inode !== undefined && inodes.has(inode) && !found.has(inode)) found.set(inode, Number(pid));
       } catch {
         // closed meanwhile
       }
     }
+    if (found.size === inodes.size) break;
   }
-  return undefined;
+  return found;
 }
 
 function readOr(file: string, fallback: string): string {

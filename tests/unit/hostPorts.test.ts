@@ -1,6 +1,6 @@
 import * as net from "node:net";
 import { DEFAULTS } from "../../src/config";
-import { checkHostPortsFree, clashes, parseProcNetTcp, takenMessage } from "../../src/hostPorts";
+import { checkHostPortsFree, clashes, parseProcNetTcp, parsePs, takenMessage } from "../../src/hostPorts";
 import { type ContainerPlan, planTopology } from "../../src/plan";
 
 // Lines as the kernel prints them (trimmed after the inode column).
@@ -45,6 +45,22 @@ describe("clashes", () => {
 
   it("never for another port", () => {
     expect(clashes(on("0.0.0.0"), 5002, "0.0.0.0")).toBe(false);
+  });
+});
+
+describe("parsePs", () => {
+  it("reads id, name, stack label and the host ports a container publishes, once each", () => {
+    const text = [
+      `${"a".repeat(64)}\tflask-bridge-1\tdev\t0.0.0.0:5001->5000/tcp, :::5001->5000/tcp`,
+      `${"b".repeat(64)}\tflask-host\tdev\t`,
+      `${"c".repeat(64)}\tweb\t\t127.0.0.1:8080->80/tcp, 127.0.0.1:8443->443/tcp, 9000/tcp`,
+      "",
+    ].join("\n");
+    expect(parsePs(text)).toEqual([
+      { id: "a".repeat(64), name: "flask-bridge-1", stack: "dev", hostPorts: [5001] },
+      { id: "b".repeat(64), name: "flask-host", stack: "dev", hostPorts: [] },
+      { id: "c".repeat(64), name: "web", stack: "", hostPorts: [8080, 8443] },
+    ]);
   });
 });
 
