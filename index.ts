@@ -8,6 +8,7 @@ import { FlaskImage } from "./src/FlaskImage";
 import { checkHostPortsFree } from "./src/hostPorts";
 import { OverlayNetwork } from "./src/OverlayNetwork";
 import { planTopology, type SwarmPlan } from "./src/plan";
+import { ReadinessProbe } from "./src/ReadinessProbe";
 import { type ServiceOutput, SwarmService } from "./src/SwarmService";
 import { readSwarmCluster } from "./src/swarmCluster";
 
@@ -80,10 +81,14 @@ function engineStack(): {
       );
   }
 
+  const readiness = new ReadinessProbe("readiness", {
+    targets: flaskContainers.map((container) => container.probeTarget),
+  });
+
   return {
     containers: byDockerName(flaskContainers.map((container) => container.output)),
     network: networkOutput(bridgeNetwork),
-    probes: byDockerName(flaskContainers.map((container) => container.probe)),
+    probes: readiness.results,
   };
 }
 

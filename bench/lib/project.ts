@@ -58,7 +58,7 @@ export const PHASES = [
   ["image", "  of which the image build (a cache hit), step begun → done"],
   ["network", "  of which the user-defined network, step begun → done"],
   ["containers", "  of which the containers, first begun → last done"],
-  ["probes", "probes: last container created → last probe done (all apps answer)"],
+  ["probes", "probe: last container created → the readiness probe done (all apps answer)"],
   ["exit", "outputs, state, CLI exit"],
 ] as const;
 
@@ -86,7 +86,7 @@ function analyze(start: number, end: number, timeline: { at: number; event: Engi
   const dockerSpawn = tree.started("docker provider") ?? Number.NaN;
   const firstDocker = first(pre((type) => type.startsWith("docker:")));
   const containersDone = last(done((type) => type === "docker:index/container:Container"));
-  const probesDone = last(done((type, urn) => type === "command:local:Command" && urn.endsWith("-probe")));
+  const probesDone = last(done((type, urn) => type === "command:local:Command" && urn.endsWith("::readiness-command")));
   const s = (from: number, to: number) => Math.round((to - from) * 10) / 10000;
   const span = (type: string) => s(first(pre((t) => t === type)), last(done((t) => t === type)));
   return {

@@ -124,15 +124,15 @@ describe("faults and recovery", () => {
     expect(await httpGet("http://127.0.0.1:16005")).toEqual({ status: 200, body: "Hello, World!" });
   });
 
-  it("stopped container: `up --refresh` replaces it (mustRun), probe included", async () => {
+  it("stopped container: `up --refresh` replaces it (mustRun), and the probe runs again", async () => {
     const before = inspect("e2f-bridge-2").Id;
     docker("stop", "e2f-bridge-2");
     expect(inspect("e2f-bridge-2").State.Running).toBe(false);
     const result = await timed("stopped container → up --refresh", timings, () => stack.up({ ...RUN, refresh: true }));
     expect(inspect("e2f-bridge-2").State.Running).toBe(true);
     // The official provider's refresh drops a stopped mustRun container from
-    // state, so up replaces it, and its probe runs again: it answers at once.
-    expect(changesOf(result.summary)).toEqual({ replace: 2, same: 28 });
+    // state, so up replaces it, and the readiness probe runs again: it answers at once.
+    expect(changesOf(result.summary)).toEqual({ replace: 2, same: 22 });
     expect(inspect("e2f-bridge-2").Id).not.toBe(before);
     expect(await httpGet("http://127.0.0.1:16002")).toEqual({ status: 200, body: "Hello, World!" });
   });

@@ -175,7 +175,7 @@ describe("a user with a Pulumi of their own", () => {
       expect(pulumi("stack", "init", stackName).status).toBe(0);
       const preview = pulumi("preview", "--stack", stackName);
       expect([preview.status, preview.stderr]).toEqual([0, expect.any(String)]);
-      expect(preview.stdout).toMatch(/\+ 30 to create/);
+      expect(preview.stdout).toMatch(/\+ 24 to create/);
     } finally {
       fs.rmSync(path.join(REPO_ROOT, `Pulumi.${stackName}.yaml`), { force: true });
       fs.rmSync(own, { recursive: true, force: true });

@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { HTTP_PROBE } from "../../src/FlaskContainer";
+import { parseReadiness, READINESS_SCRIPT } from "../../src/ReadinessProbe";
 
 /**
- * The host probe is `up`'s readiness gate, so it runs here for real against
- * local servers that behave like a container that is still starting.
+ * The readiness probe is `up`'s gate, so it runs here for real against local
+ * servers that behave like a container that is still starting.
  */
 
 interface ProbeRun {
@@ -14,12 +14,14 @@ interface ProbeRun {
   stderr: string;
 }
 
-function runProbe(url: string, timeoutSeconds: number): Promise<ProbeRun> {
+/** Runs the probe for "app-<i>" at each URL. */
+function runProbe(urls: readonly string[], timeoutSeconds: number): Promise<ProbeRun> {
+  const targets = urls.map((url, index) => `app-${index + 1} ${url}`).join("\n");
   return new Promise((resolve) => {
     execFile(
       "bash",
-      ["-c", HTTP_PROBE],
-      { env: { ...process.env, PROBE_URL: url, PROBE_TIMEOUT_SECONDS: String(timeoutSeconds) } },
+      ["-c", READINESS_SCRIPT],
+      { env: { ...process.env, PROBE_TARGETS: targets, PROBE_TIMEOUT_SECONDS: String(timeoutSeconds) } },
       (error, stdout, stderr) => {
         const code = error ? Number((error as NodeJS.ErrnoException & { code?: number }).code ?? 1) : 0;
         resolve({ code, stdout, stderr });
@@ -63,12 +65,12 @@ async function flakyServer(
   };
 }
 
-describe("the HTTP probe that gates up", () => {
+describe("the readiness probe that gates up", () => {
   it("rides out closed and reset connections and prints the body once the app answers", async () => {
     const server = await flakyServer(3);
     try {
-      const run = await runProbe(server.url, 20);
-      expect(run).toEqual({ code: 0, stdout: "Hello, World!", stderr: "" });
+      const run = await runProbe([server.url], 20);
+      expect(run).toEqual({ code: 0, stdout: "app-1\tHello, World!\n", stderr: "" });
       // Three closed before an answer, the fourth answered.
       expect(server.connections()).toBe(4);
     } finally {
@@ -79,10 +81,11 @@ describe("the HTTP probe that gates up", () => {
   it("fails, naming the URL, when the app never answers 200", async () => {
     const server = await flakyServer(0, 503);
     try {
-      const run = await runProbe(server.url, 1);
+      // bash counts whole seconds: a 2 s deadline leaves at least 1 s of tries.
+      const run = await runProbe([server.url], 2);
       expect(run).toEqual({ code: 1, stdout: "", stderr: `no answer from ${server.url}\n` });
-      // It kept asking (every 100 ms) until its deadline.
-      expect(server.requests()).toBeGreaterThan(3);
+      // It kept asking (every 100 ms) until its deadline, not once.
+      expect(server.requests()).toBeGreaterThan(1);
     } finally {
       await server.close();
     }
@@ -92,7 +95,37 @@ describe("the HTTP probe that gates up", () => {
     const server = await flakyServer(0);
     const { url } = server;
     await server.close();
-    const run = await runProbe(url, 1);
+    const run = await runProbe([url], 1);
     expect(run).toEqual({ code: 1, stdout: "", stderr: `no answer from ${url}\n` });
+  });
+
+  it("waits for all apps at once, and fails naming only the one that never answered", async () => {
+    const slow = await flakyServer(4);
+    const fine = await flakyServer(0);
+    const dead = await flakyServer(0);
+    await dead.close();
+    try {
+      const run = await runProbe([slow.url, fine.url, dead.url], 2);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(`no answer from ${dead.url}\n`);
+      expect(run.stdout.split("\n").sort()).toEqual(["", "app-1\tHello, World!", "app-2\tHello, World!"]);
+      expect(slow.connections()).toBe(5);
+    } finally {
+      await Promise.all([slow.close(), fine.close()]);
+    }
+  });
+});
+
+describe("parseReadiness", () => {
+  it("keys what each container's probe saw by its name, in the targets' order", () => {
+    const stdout = "flask-none\tlo\nflask-bridge-1\tHello, World!\n";
+    expect(parseReadiness(stdout, ["flask-bridge-1", "flask-none"])).toEqual({
+      "flask-bridge-1": "Hello, World!",
+      "flask-none": "lo",
+    });
+    expect(Object.keys(parseReadiness(stdout, ["flask-bridge-1", "flask-none"]))).toEqual([
+      "flask-bridge-1",
+      "flask-none",
+    ]);
   });
 });

@@ -1,3 +1,4 @@
+import { READINESS_SCRIPT } from "../../src/ReadinessProbe";
 import { type Declared, LABELS, ofType, runProgram as runMocked } from "./mockProgram";
 
 /**
@@ -32,8 +33,21 @@ function outputsOf({ type, inputs }: Declared): Record<string, unknown> {
   if (type === "docker:index/image:Image") return { repoDigest: IMAGE_ID };
   if (type === "docker:index/network:Network") return { ipamConfigs: inputs.ipamConfigs ?? [CUSTOM_SUBNET] };
   if (type === "docker:index/container:Container") return { networkDatas: networkDatas(inputs) };
-  if (type === "command:local:Command") return { stdout: inputs.interpreter ? "Hello, World!" : "lo" };
+  if (type === "command:local:Command") return { stdout: readinessStdout(inputs) };
   return {};
+}
+
+/** What the readiness script prints for its PROBE_TARGETS: the page, or "lo" inside a none container. */
+function readinessStdout(inputs: Declared["inputs"]): string {
+  const targets = (inputs.environment as Record<string, string> | undefined)?.PROBE_TARGETS ?? "";
+  return targets
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => {
+      const [name, url] = line.split(" ");
+      return `${name}\t${url === "-" ? "lo" : "Hello, World!"}\n`;
+    })
+    .join("");
 }
 
 const runProgram = (config: Record<string, string>, declared: Declared[] = []) =>
@@ -57,16 +71,17 @@ describe("the program with the tutorial's config", () => {
     run = await runProgram({});
   });
 
-  it("declares exactly 1 image, 1 network, 8 containers and their probes", () => {
+  it("declares exactly 1 image, 1 network, 8 containers and one probe for them all", () => {
     expect(countByType(run.declared)).toEqual({
       "flask-bridge:image:FlaskImage": 1,
       "flask-bridge:network:BridgeNetwork": 1,
       "flask-bridge:container:FlaskContainer": 8,
+      "flask-bridge:probe:ReadinessProbe": 1,
       "docker:index/image:Image": 1,
       "docker:index/network:Network": 1,
       "docker:index/container:Container": 8,
-      // 8 probes and the image remover.
-      "command:local:Command": 9,
+      // The probe and the image remover.
+      "command:local:Command": 2,
     });
   });
 
@@ -200,21 +215,33 @@ describe("the program with the tutorial's config", () => {
     }
   });
 
-  it("probes every URL from the host over loopback, and the none container's interfaces", () => {
-    const probes = byName(
-      ofType(run.declared, "command:local:Command").filter(({ name }) => name.endsWith("-probe")),
-      ({ inputs }) => [inputs.interpreter ?? "sh", inputs.environment],
+  it("probes every URL from the host over loopback, and the none container from inside, in one command", () => {
+    const probes = ofType(run.declared, "command:local:Command").filter(({ name }) => name === "readiness-command");
+    expect(probes.map(({ inputs }) => [inputs.create, inputs.interpreter, inputs.environment])).toEqual([
+      [
+        READINESS_SCRIPT,
+        ["bash", "-c"],
+        {
+          PROBE_TARGETS: [
+            "flask-bridge-1 http://127.0.0.1:5001",
+            "flask-bridge-2 http://127.0.0.1:5002",
+            "flask-bridge-3 http://127.0.0.1:5003",
+            "flask-custom-1 http://127.0.0.1:5004",
+            "flask-custom-2 http://127.0.0.1:5005",
+            "flask-custom-3 http://127.0.0.1:5006",
+            "flask-host http://127.0.0.1:5000",
+            "flask-none -",
+          ].join("\n"),
+          PROBE_TIMEOUT_SECONDS: "180",
+        },
+      ],
+    ]);
+    // Every container's ID: a replaced container runs the probe again.
+    expect(probes[0]?.inputs.triggers).toEqual(
+      ["bridge-1", "bridge-2", "bridge-3", "custom-1", "custom-2", "custom-3", "host", "none"].map(
+        (name) => `${name}-container-id`,
+      ),
     );
-    expect(probes).toEqual({
-      "bridge-1-probe": [["bash", "-c"], { PROBE_URL: "http://127.0.0.1:5001", PROBE_TIMEOUT_SECONDS: "180" }],
-      "bridge-2-probe": [["bash", "-c"], { PROBE_URL: "http://127.0.0.1:5002", PROBE_TIMEOUT_SECONDS: "180" }],
-      "bridge-3-probe": [["bash", "-c"], { PROBE_URL: "http://127.0.0.1:5003", PROBE_TIMEOUT_SECONDS: "180" }],
-      "custom-1-probe": [["bash", "-c"], { PROBE_URL: "http://127.0.0.1:5004", PROBE_TIMEOUT_SECONDS: "180" }],
-      "custom-2-probe": [["bash", "-c"], { PROBE_URL: "http://127.0.0.1:5005", PROBE_TIMEOUT_SECONDS: "180" }],
-      "custom-3-probe": [["bash", "-c"], { PROBE_URL: "http://127.0.0.1:5006", PROBE_TIMEOUT_SECONDS: "180" }],
-      "host-probe": [["bash", "-c"], { PROBE_URL: "http://127.0.0.1:5000", PROBE_TIMEOUT_SECONDS: "180" }],
-      "none-probe": ["sh", { CONTAINER: "flask-none", PROBE_TIMEOUT_SECONDS: "180" }],
-    });
   });
 
   it("exports the output contract for all 8 containers", () => {
