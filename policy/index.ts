@@ -3,9 +3,9 @@ import {
   type ReportViolation,
   type ResourceValidationArgs,
   type StackValidationArgs,
+  UnknownValueError,
 } from "@pulumi/policy";
 import {
-  CONTAINER_TYPE,
   type ContainerProps,
   hasHealthcheck,
   hostModeOnlyWhereMeant,
@@ -13,21 +13,47 @@ import {
   noPortsOnHostOrNone,
   notPrivileged,
   uniqueHostPorts,
+  workloadOf,
 } from "./rules";
 
+/** A rule for each container, and each Swarm service seen as one. */
 function containerRule(rule: (props: ContainerProps) => string | undefined) {
   return (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
-    if (args.type === CONTAINER_TYPE) {
-      const violation = rule(args.props as ContainerProps);
-      if (violation !== undefined) reportViolation(violation);
-    }
+    const workload = workloadOf(args.type, args.props);
+    const violation = workload && rule(workload);
+    if (violation !== undefined) reportViolation(violation);
   };
 }
 
+/**
+ * One value for a stack rule. In a preview a value that a provider computes is
+ * unknown and reading it throws, which would keep the rule from running for
+ * every resource: here it reads as unset, and `up`, where all are known, checks it.
+ */
+function known<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof UnknownValueError) return undefined;
+    throw error;
+  }
+}
+
+/** The containers and services, with what the stack rules read copied out value by value. */
 function containersOf(args: StackValidationArgs): NamedContainer[] {
-  return args.resources
-    .filter(({ type }) => type === CONTAINER_TYPE)
-    .map(({ name, props }) => ({ name, props: props as ContainerProps }));
+  return args.resources.flatMap(({ type, name, props }) => {
+    const workload = workloadOf(type, props);
+    if (workload === undefined) return [];
+    const copy: ContainerProps = {
+      noun: workload.noun,
+      name: known(() => workload.name),
+      networkMode: known(() => workload.networkMode),
+      ports: known(() => workload.ports?.map((port) => ({ ...port }))),
+      envs: known(() => workload.envs?.slice()),
+      labels: known(() => workload.labels?.map((label) => ({ ...label }))),
+    };
+    return [{ name, props: copy }];
+  });
 }
 
 new PolicyPack("flask-bridge", {
@@ -35,14 +61,14 @@ new PolicyPack("flask-bridge", {
   policies: [
     {
       name: "unique-host-ports",
-      description: "Every container takes host ports no other container takes.",
+      description: "Every container or service takes host ports no other one takes.",
       validateStack: (args, reportViolation) => {
         for (const violation of uniqueHostPorts(containersOf(args))) reportViolation(violation);
       },
     },
     {
       name: "no-ports-on-host-or-none",
-      description: "Host- and none-mode containers declare no ports.",
+      description: "Host- and none-mode containers and services declare no ports.",
       validateResource: containerRule(noPortsOnHostOrNone),
     },
     {
@@ -52,12 +78,12 @@ new PolicyPack("flask-bridge", {
     },
     {
       name: "healthcheck-required",
-      description: "Every container has a healthcheck.",
+      description: "Every container and service has a healthcheck.",
       validateResource: containerRule(hasHealthcheck),
     },
     {
       name: "host-mode-only-where-meant",
-      description: "Only the stack's one host-mode container uses host networking.",
+      description: "Only the stack's one host-mode container or service uses host networking.",
       validateStack: (args, reportViolation) => {
         for (const violation of hostModeOnlyWhereMeant(containersOf(args))) reportViolation(violation);
       },

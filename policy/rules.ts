@@ -1,11 +1,15 @@
 /**
  * The policy pack's rules as pure functions over the container properties the
- * engine reports, so plain jest tests them without the policy runtime.
+ * engine reports, so plain jest tests them without the policy runtime. Swarm
+ * services are checked by the same rules, seen as containers (serviceAsContainer).
  */
 
 export const CONTAINER_TYPE = "docker:index/container:Container";
+export const SERVICE_TYPE = "docker:index/service:Service";
 
 export interface ContainerProps {
+  /** What the messages call it; a container unless said otherwise. */
+  noun?: "container" | "service";
   name?: string;
   networkMode?: string;
   ports?: { external?: number; internal?: number; ip?: string }[];
@@ -18,6 +22,63 @@ export interface ContainerProps {
 export interface NamedContainer {
   name: string;
   props: ContainerProps;
+}
+
+/** The properties of a docker.Service that the rules read. */
+export interface ServiceProps {
+  name?: string;
+  taskSpec?: {
+    containerSpec?: {
+      env?: Record<string, string>;
+      healthcheck?: { tests?: string[] };
+      labels?: { label: string; value: string }[];
+    };
+    networksAdvanceds?: { name?: string }[];
+  };
+  endpointSpec?: { ports?: { publishedPort?: number; targetPort?: number }[] };
+}
+
+/**
+ * A service as the rules see a container: its task's network, env and labels;
+ * its published ports. Getters, so a rule reads only what it needs: in a
+ * preview a property the provider computes is unknown, and reading it would
+ * keep a stack rule from running at all.
+ */
+export function serviceAsContainer(props: ServiceProps): ContainerProps {
+  const task = () => props.taskSpec ?? {};
+  return {
+    noun: "service",
+    name: props.name,
+    get networkMode() {
+      return (task().networksAdvanceds ?? []).some((network) => network.name === "host") ? "host" : undefined;
+    },
+    get ports() {
+      return (props.endpointSpec?.ports ?? []).map(({ publishedPort, targetPort }) => ({
+        external: publishedPort,
+        internal: targetPort,
+      }));
+    },
+    get healthcheck() {
+      return task().containerSpec?.healthcheck;
+    },
+    get labels() {
+      return task().containerSpec?.labels;
+    },
+    get envs() {
+      return Object.entries(task().containerSpec?.env ?? {}).map(([key, value]) => `${key}=${value}`);
+    },
+  };
+}
+
+/** The rules' view of a resource: a container as it is, a service as a container, else nothing to check. */
+export function workloadOf(type: string, props: unknown): ContainerProps | undefined {
+  if (type === CONTAINER_TYPE) return props as ContainerProps;
+  if (type === SERVICE_TYPE) return serviceAsContainer(props as ServiceProps);
+  return undefined;
+}
+
+function noun(props: ContainerProps): string {
+  return props.noun ?? "container";
 }
 
 function kindLabel(props: ContainerProps): string | undefined {
@@ -36,18 +97,18 @@ export function hostPortsOf(props: ContainerProps): number[] {
 export function noPortsOnHostOrNone(props: ContainerProps): string | undefined {
   const mode = props.networkMode;
   if ((mode === "host" || mode === "none") && (props.ports?.length ?? 0) > 0) {
-    return `container ${props.name} in ${mode} mode declares ports; Docker discards them and the provider would replace the container on every run`;
+    return `${noun(props)} ${props.name} in ${mode} mode declares ports; Docker discards them and the provider would replace the container on every run`;
   }
   return undefined;
 }
 
 export function notPrivileged(props: ContainerProps): string | undefined {
-  return props.privileged ? `container ${props.name} is privileged` : undefined;
+  return props.privileged ? `${noun(props)} ${props.name} is privileged` : undefined;
 }
 
 export function hasHealthcheck(props: ContainerProps): string | undefined {
   const tests = props.healthcheck?.tests ?? [];
-  return tests.length === 0 || tests[0] === "NONE" ? `container ${props.name} has no healthcheck` : undefined;
+  return tests.length === 0 || tests[0] === "NONE" ? `${noun(props)} ${props.name} has no healthcheck` : undefined;
 }
 
 export function uniqueHostPorts(containers: NamedContainer[]): string[] {
@@ -57,7 +118,9 @@ export function uniqueHostPorts(containers: NamedContainer[]): string[] {
     for (const port of hostPortsOf(props)) {
       const owner = owners.get(port);
       if (owner !== undefined) {
-        violations.push(`host port ${port} is taken by both ${owner} and ${name}`);
+        // Sorted: the engine lists resources in no fixed order, the message keeps one.
+        const [first, second] = [owner, name].sort();
+        violations.push(`host port ${port} is taken by both ${first} and ${second}`);
       }
       owners.set(port, name);
     }
@@ -69,9 +132,9 @@ export function hostModeOnlyWhereMeant(containers: NamedContainer[]): string[] {
   const hostMode = containers.filter(({ props }) => props.networkMode === "host");
   const violations = hostMode
     .filter(({ props }) => kindLabel(props) !== "host")
-    .map(({ name }) => `container ${name} uses host networking but is not the stack's host-mode container`);
+    .map(({ name, props }) => `${noun(props)} ${name} uses host networking but is not the stack's host-mode one`);
   if (hostMode.length > 1) {
-    violations.push(`${hostMode.length} containers use host networking; only one may`);
+    violations.push(`${hostMode.length} containers or services use host networking; only one may`);
   }
   return violations;
 }

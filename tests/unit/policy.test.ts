@@ -5,7 +5,10 @@ import {
   hostPortsOf,
   noPortsOnHostOrNone,
   notPrivileged,
+  SERVICE_TYPE,
+  type ServiceProps,
   uniqueHostPorts,
+  workloadOf,
 } from "../../policy/rules";
 
 const healthy = { tests: ["CMD", "bash", "/app/healthcheck.sh"] };
@@ -55,7 +58,7 @@ describe("policy rules", () => {
         { name: "host", props: host },
         { name: "bridge-2", props: clash },
       ]),
-    ).toEqual(["host port 5000 is taken by both host and bridge-2"]);
+    ).toEqual(["host port 5000 is taken by both bridge-2 and host"]);
   });
 
   it("reports ports on host and none containers", () => {
@@ -80,8 +83,69 @@ describe("policy rules", () => {
         { name: "bridge-1", props: sneaky },
       ]),
     ).toEqual([
-      "container bridge-1 uses host networking but is not the stack's host-mode container",
-      "2 containers use host networking; only one may",
+      "container bridge-1 uses host networking but is not the stack's host-mode one",
+      "2 containers or services use host networking; only one may",
+    ]);
+  });
+});
+
+describe("policy rules for Swarm services", () => {
+  const service = (overrides: ServiceProps["taskSpec"], ports: number[] = []): ServiceProps => ({
+    name: "flask-bridge-1",
+    taskSpec: {
+      containerSpec: { env: { PORT: "5000" }, healthcheck: healthy, labels: kind("bridge") },
+      networksAdvanceds: [{ name: "bridge" }],
+      ...overrides,
+    },
+    endpointSpec: { ports: ports.map((publishedPort) => ({ publishedPort, targetPort: 5000 })) },
+  });
+
+  it("sees a service as a container: its published ports, its task's network, healthcheck and labels", () => {
+    expect(workloadOf(SERVICE_TYPE, service({}, [5001]))).toEqual({
+      noun: "service",
+      name: "flask-bridge-1",
+      networkMode: undefined,
+      ports: [{ external: 5001, internal: 5000 }],
+      healthcheck: healthy,
+      labels: kind("bridge"),
+      envs: ["PORT=5000"],
+    });
+    expect(workloadOf("docker:index/network:Network", {})).toBeUndefined();
+  });
+
+  it("accepts the tutorial's services, host mode included", () => {
+    const onHost = service({
+      containerSpec: { env: { PORT: "5000" }, healthcheck: healthy, labels: kind("host") },
+      networksAdvanceds: [{ name: "host" }],
+    });
+    const services = [
+      { name: "bridge-1-service", props: workloadOf(SERVICE_TYPE, service({}, [5001])) as ContainerProps },
+      { name: "host-service", props: workloadOf(SERVICE_TYPE, onHost) as ContainerProps },
+    ];
+    expect([uniqueHostPorts(services), hostModeOnlyWhereMeant(services)]).toEqual([[], []]);
+    expect(services.map(({ props }) => [noPortsOnHostOrNone(props), hasHealthcheck(props)])).toEqual([
+      [undefined, undefined],
+      [undefined, undefined],
+    ]);
+  });
+
+  it("reports a service without healthcheck, on the host network unasked, or publishing a port twice", () => {
+    const as = (props: ServiceProps) => workloadOf(SERVICE_TYPE, props) as ContainerProps;
+    const bare = as(service({ containerSpec: {} }, [5001]));
+    const twin = as(service({}, [5001]));
+    const sneaky = as(service({ networksAdvanceds: [{ name: "host" }] }, [5002]));
+    expect(hasHealthcheck(bare)).toBe("service flask-bridge-1 has no healthcheck");
+    expect(noPortsOnHostOrNone(sneaky)).toBe(
+      "service flask-bridge-1 in host mode declares ports; Docker discards them and the provider would replace the container on every run",
+    );
+    const all = [
+      { name: "a-service", props: bare },
+      { name: "b-service", props: twin },
+      { name: "c-service", props: sneaky },
+    ];
+    expect(uniqueHostPorts(all)).toEqual(["host port 5001 is taken by both a-service and b-service"]);
+    expect(hostModeOnlyWhereMeant(all)).toEqual([
+      "service c-service uses host networking but is not the stack's host-mode one",
     ]);
   });
 });
