@@ -20,7 +20,6 @@ export interface ProbeTarget {
 
 export interface ReadinessProbeArgs {
   targets: readonly ProbeTarget[];
-  timeoutSeconds?: number;
 }
 
 /** The probe script; `create` carries its text, so a change to it runs the probe again. */
@@ -32,7 +31,10 @@ export function parseReadiness(stdout: string, names: readonly string[]): Record
     stdout
       .split("\n")
       .filter((line) => line.includes("\t"))
-      .map((line) => [line.slice(0, line.indexOf("\t")), line.slice(line.indexOf("\t") + 1)] as const),
+      .map((line) => {
+        const tab = line.indexOf("\t");
+        return [line.slice(0, tab), line.slice(tab + 1)] as const;
+      }),
   );
   return Object.fromEntries(names.map((name) => [name, seen.get(name) ?? ""]));
 }
@@ -56,7 +58,7 @@ export class ReadinessProbe extends pulumi.ComponentResource {
         interpreter: ["bash", "-c"],
         environment: {
           PROBE_TARGETS: targets.map((target) => `${target.dockerName} ${target.url ?? "-"}`).join("\n"),
-          PROBE_TIMEOUT_SECONDS: String(args.timeoutSeconds ?? READY_TIMEOUT_SECONDS),
+          PROBE_TIMEOUT_SECONDS: String(READY_TIMEOUT_SECONDS),
         },
         triggers: targets.map((target) => target.containerId),
       },
