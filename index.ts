@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BridgeNetwork } from "./src/BridgeNetwork";
 import { ClusterImage } from "./src/ClusterImage";
 import { baseImageOverrideFromEnv, readConfig } from "./src/config";
+import { enginePlatform } from "./src/enginePlatform";
 import { ConfigError } from "./src/errors";
 import { type ContainerOutput, FlaskContainer } from "./src/FlaskContainer";
 import { FlaskImage } from "./src/FlaskImage";
@@ -30,6 +31,7 @@ const flaskImage = new FlaskImage("image", {
   imageName: plan.image.name,
   context: "./app",
   baseImage: plan.image.baseImage,
+  platform: enginePlatform(),
   stack: pulumi.getStack(),
   keepOnDestroy: plan.image.keepOnDestroy,
 });

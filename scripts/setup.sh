@@ -20,18 +20,20 @@ fb_ensure_npm_deps() {
   done
 }
 
-# The dev stack's base image: Pulumi.dev.yaml, else Pulumi.yaml's default.
+# The stack's base image: its Pulumi.<stack>.yaml, else Pulumi.yaml's default.
 fb_configured_base_image() {
   node -e '
     const yaml = require("js-yaml"), fs = require("fs");
-    const dev = yaml.load(fs.readFileSync("Pulumi.dev.yaml", "utf8")).config ?? {};
+    const file = `Pulumi.${process.argv[1]}.yaml`;
+    const stack = fs.existsSync(file) ? (yaml.load(fs.readFileSync(file, "utf8"))?.config ?? {}) : {};
     const project = yaml.load(fs.readFileSync("Pulumi.yaml", "utf8")).config;
-    process.stdout.write(dev["flask-bridge:baseImage"] ?? project.baseImage.default);'
+    process.stdout.write(stack["flask-bridge:baseImage"] ?? project.baseImage.default);' "$FB_STACK"
 }
 
 fb_stack_file() { echo "$FLASK_BRIDGE_HOME/state/.pulumi/stacks/flask-bridge/$1.json"; }
+# A new stack starts from the config defaults in Pulumi.yaml.
 fb_ensure_stack() {
-  [ -f "$(fb_stack_file "$1")" ] || pulumi stack init "$1" --non-interactive
+  [ -f "$(fb_stack_file "$1")" ] || pulumi stack init "$1" --non-interactive >/dev/null
 }
 
 # Stacks written by the retired stand-in plugins: they kept `__inputs` as a
@@ -60,11 +62,13 @@ source "$here/lib/toolchain.sh"
 # shellcheck source=lib/base-image.sh
 source "$here/lib/base-image.sh"
 
+# Every npm command works on $FB_STACK (default dev), created on first use.
+FB_STACK="${FB_STACK:-dev}"
 start=$SECONDS
 if fb_npm_current . && fb_npm_current policy && timeout 10 docker info >/dev/null 2>&1 &&
   fb_toolchain_ready && fb_base_image_ready "$(fb_configured_base_image)" &&
-  [ -f "$(fb_stack_file dev)" ] && ! fb_legacy_stacks >/dev/null; then
-  fb_log "ready in $((SECONDS - start))s: pulumi v$FB_WANT_CLI ($FB_PULUMI_BIN_DIR), official docker and command plugins, Docker engine, stack dev"
+  [ -f "$(fb_stack_file "$FB_STACK")" ] && ! fb_legacy_stacks >/dev/null; then
+  fb_log "ready in $((SECONDS - start))s: pulumi v$FB_WANT_CLI ($FB_PULUMI_BIN_DIR), official docker and command plugins, Docker engine, stack $FB_STACK"
   exit 0
 fi
 
@@ -77,5 +81,5 @@ fb_step "Base image" fb_ensure_base_image "$(fb_configured_base_image)"
 # shellcheck source=env.sh
 source "$here/env.sh" # picks up a stand-in recorded by the step above
 fb_legacy_stacks >/dev/null && fb_step "Stacks left by the retired stand-in plugins" fb_retire_legacy_stacks
-fb_step "Local backend and dev stack" fb_ensure_stack dev
+fb_step "Local backend and stack $FB_STACK" fb_ensure_stack "$FB_STACK"
 fb_log "setup finished in $((SECONDS - start))s; to type pulumi yourself: source scripts/env.sh"

@@ -8,6 +8,8 @@ export interface FlaskImageArgs {
   /** Directory holding the Dockerfile, relative to the project. */
   context: string;
   baseImage: string;
+  /** The engine's platform, e.g. "linux/amd64". */
+  platform: string;
   stack: string;
   /** Leave the image in the engine on `destroy`. */
   keepOnDestroy: boolean;
@@ -49,6 +51,7 @@ export class FlaskImage extends pulumi.ComponentResource {
           context: args.context,
           dockerfile: `${args.context}/Dockerfile`,
           args: { BASE_IMAGE: args.baseImage, STACK: args.stack },
+          platform: args.platform,
         },
         skipPush: true,
       },

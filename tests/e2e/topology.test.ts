@@ -58,6 +58,8 @@ let outputs: OutputMap;
 let containers: Record<string, ContainerOutput>;
 /** Executables of the resource plugins that ran during the first up. */
 let servedBy: string[];
+/** What the first up printed, for the quiet-success check. */
+let firstUpOutput: string;
 const timings: Record<string, number> = {};
 
 function ipv4InSubnet(ip: string, cidr: string): boolean {
@@ -72,6 +74,7 @@ beforeAll(async () => {
   stack = await freshStack(STACK, { ...E2E_CONFIG });
   const { result, plugins } = await pluginsServing(() => timed("up (empty stack)", timings, () => stack.up(RUN)));
   servedBy = plugins;
+  firstUpOutput = `${result.stdout}\n${result.stderr}`;
   outputs = result.outputs;
   containers = outputs.containers?.value;
 });
@@ -234,7 +237,18 @@ describe("one up of the whole topology", () => {
   });
 });
 
+/** Lines a person would read as a warning or a diagnostic, the provider's platform guess included. */
+function noise(output: string): string[] {
+  return output.split("\n").filter((line) => /warning|diagnostics:|Building your image for/i.test(line));
+}
+
 describe("convergence", () => {
+  it("prints no warning or diagnostic on a clean up and a clean preview", async () => {
+    const preview = await stack.preview(RUN);
+    expect(noise(firstUpOutput)).toEqual([]);
+    expect(noise(`${preview.stdout}\n${preview.stderr}`)).toEqual([]);
+  });
+
   it("previews no changes and a second up changes nothing", async () => {
     await timed("preview (converged)", timings, () => stack.preview({ ...RUN, expectNoChanges: true }));
     const second = await timed("up (converged)", timings, () => stack.up(RUN));

@@ -1,5 +1,8 @@
 import type * as pulumiType from "@pulumi/pulumi";
 
+/** The stub engine's platform: not this machine's, so a test sees where the value came from. */
+export const ENGINE_PLATFORM = "linux/arm64";
+
 /** A resource as the program declared it. */
 export interface Declared {
   type: string;
@@ -15,8 +18,8 @@ type Outputs = Record<string, any>;
 
 /**
  * Runs index.ts under Pulumi's mocks, on a fresh module registry with setMocks
- * first, and returns what it declared and exported. The two reads of this
- * machine (the host-port check, the swarm query) become stubs; their own
+ * first, and returns what it declared and exported. The three reads of this
+ * machine (the host-port check, the swarm query, the engine's platform) become stubs; their own
  * tests cover them. `declared` fills as the program runs, so a failed run
  * can be inspected too.
  */
@@ -31,6 +34,7 @@ export async function runProgram(
   jest.doMock("../../src/hostPorts", () => ({ checkHostPortsFree: portCheck }));
   const readSwarmCluster = jest.fn(() => (options.swarmNodes == null ? null : { nodes: options.swarmNodes }));
   jest.doMock("../../src/swarmCluster", () => ({ readSwarmCluster }));
+  jest.doMock("../../src/enginePlatform", () => ({ enginePlatform: () => ENGINE_PLATFORM }));
   // A shell that sourced scripts/env.sh names setup's stand-in base image; these tests plan without one.
   for (const key of ["FLASK_BRIDGE_BASE_IMAGE", "FLASK_BRIDGE_BASE_IMAGE_FOR", "FLASK_BRIDGE_BASE_IMAGE_NOTE"]) {
     delete process.env[key];

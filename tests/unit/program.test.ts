@@ -1,5 +1,5 @@
 import { READINESS_SCRIPT } from "../../src/ReadinessProbe";
-import { type Declared, LABELS, ofType, runProgram as runMocked } from "./mockProgram";
+import { type Declared, ENGINE_PLATFORM, LABELS, ofType, runProgram as runMocked } from "./mockProgram";
 
 /**
  * Runs index.ts under Pulumi's mocks and checks exactly what it declares.
@@ -85,7 +85,7 @@ describe("the program with the tutorial's config", () => {
     });
   });
 
-  it("builds app/ on the configured base and labels it with the stack", () => {
+  it("builds app/ on the configured base, for the engine's platform, and labels it with the stack", () => {
     const [image] = ofType(run.declared, "docker:index/image:Image");
     expect(image?.name).toBe("image-build");
     expect(image?.inputs).toEqual({
@@ -94,6 +94,7 @@ describe("the program with the tutorial's config", () => {
         context: "./app",
         dockerfile: "./app/Dockerfile",
         args: { BASE_IMAGE: "python:3.11-slim", STACK: "dev" },
+        platform: ENGINE_PLATFORM,
       },
       skipPush: true,
       buildOnPreview: false,
