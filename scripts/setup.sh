@@ -33,7 +33,10 @@ fb_configured_base_image() {
 fb_stack_file() { echo "$FLASK_BRIDGE_HOME/state/.pulumi/stacks/flask-bridge/$1.json"; }
 # A new stack starts from the config defaults in Pulumi.yaml.
 fb_ensure_stack() {
-  [ -f "$(fb_stack_file "$1")" ] || pulumi stack init "$1" --non-interactive >/dev/null
+  [ -f "$(fb_stack_file "$1")" ] && return 0
+  local out
+  out="$(pulumi stack init "$1" --non-interactive 2>&1)" || { printf '%s\n' "$out" >&2; return 1; }
+  fb_log "created stack $1 (config: the defaults in Pulumi.yaml; pulumi config set --stack $1 changes them)"
 }
 
 # Stacks written by the retired stand-in plugins: they kept `__inputs` as a
@@ -66,8 +69,8 @@ source "$here/lib/base-image.sh"
 FB_STACK="${FB_STACK:-dev}"
 start=$SECONDS
 if fb_npm_current . && fb_npm_current policy && timeout 10 docker info >/dev/null 2>&1 &&
-  fb_toolchain_ready && fb_base_image_ready "$(fb_configured_base_image)" &&
-  [ -f "$(fb_stack_file "$FB_STACK")" ] && ! fb_legacy_stacks >/dev/null; then
+  fb_toolchain_ready && fb_base_image_ready "$(fb_configured_base_image)" && ! fb_legacy_stacks >/dev/null; then
+  fb_ensure_stack "$FB_STACK"
   fb_log "ready in $((SECONDS - start))s: pulumi v$FB_WANT_CLI ($FB_PULUMI_BIN_DIR), official docker and command plugins, Docker engine, stack $FB_STACK"
   exit 0
 fi

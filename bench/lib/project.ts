@@ -120,6 +120,7 @@ export async function runWrapper(
   logFile: string,
   signal: AbortSignal,
   cwd = REPO_ROOT,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<Operation> {
   const eventLog = path.join(os.tmpdir(), `flask-bridge-bench-events-${process.pid}.jsonl`);
   fs.writeFileSync(eventLog, "");
@@ -153,7 +154,7 @@ export async function runWrapper(
     {
       cwd,
       // --event-log exists only with PULUMI_DEBUG_COMMANDS (the Automation API sets it too).
-      env: { ...process.env, FB_STACK: STACK, PULUMI_DEBUG_COMMANDS: "true" },
+      env: { ...process.env, ...env, FB_STACK: STACK, PULUMI_DEBUG_COMMANDS: "true" },
       stdio: ["ignore", out, out],
       signal,
     },
@@ -188,6 +189,9 @@ export async function runWrapper(
 
 /** The bench stack: up, preview and destroy as `npm run up|preview|destroy` run them. */
 export class BenchProject {
+  /** Added to every operation's environment, e.g. another node on PATH. */
+  env: NodeJS.ProcessEnv = {};
+
   private constructor(
     readonly stack: Stack,
     private readonly logFile: string,
@@ -212,15 +216,21 @@ export class BenchProject {
   }
 
   up(): Promise<Operation> {
-    return runWrapper(["up", "--yes", "--skip-preview"], this.logFile, this.signal);
+    return runWrapper(["up", "--yes", "--skip-preview"], this.logFile, this.signal, REPO_ROOT, this.env);
   }
 
   preview(): Promise<Operation> {
-    return runWrapper(["preview"], this.logFile, this.signal);
+    return runWrapper(["preview"], this.logFile, this.signal, REPO_ROOT, this.env);
   }
 
   async destroy(): Promise<Operation> {
-    const result = await runWrapper(["destroy", "--yes", "--skip-preview"], this.logFile, this.signal);
+    const result = await runWrapper(
+      ["destroy", "--yes", "--skip-preview"],
+      this.logFile,
+      this.signal,
+      REPO_ROOT,
+      this.env,
+    );
     const left = labelled(STACK).containers;
     if (left.length > 0) throw new Error(`destroy left containers behind: ${left.join(", ")}`);
     return result;
