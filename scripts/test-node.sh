@@ -12,15 +12,15 @@ source "$here/env.sh"
 source "$here/lib/node.sh"
 cd "$FB_REPO_ROOT"
 
-# stack_config MAJOR STACK: ports <MAJOR>000-<MAJOR>006, subnet 10.213.<MAJOR+40>.0/24.
+# stack_config MAJOR STACK: ports <MAJOR>000-<MAJOR>006, subnet 10.213.<MAJOR+100>.0/24.
 stack_config() {
   local major="$1" stack="$2" base=$(($1 * 1000)) prefix="e2e-node$1"
   local -a set=(pulumi config set --stack "$stack")
   "${set[@]}" imageName "flask-bridge-$prefix"
   "${set[@]}" namePrefix "$prefix"
   "${set[@]}" networkName "$prefix-network"
-  "${set[@]}" networkSubnet "10.213.$((major + 40)).0/24"
-  "${set[@]}" networkGateway "10.213.$((major + 40)).1"
+  "${set[@]}" networkSubnet "10.213.$((major + 100)).0/24"
+  "${set[@]}" networkGateway "10.213.$((major + 100)).1"
   "${set[@]}" bindAddress 127.0.0.1
   "${set[@]}" urlHost 127.0.0.1
   "${set[@]}" hostPort "$base"
