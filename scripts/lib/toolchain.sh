@@ -44,6 +44,23 @@ fb_online() {
   [ "$FB__ONLINE" = yes ]
 }
 
+# Pulumi's own plugin downloads answer (get.pulumi.com, where the CLI ends up
+# after GitHub), checked once; the same server as the CLI's unless a mirror is set.
+fb_plugins_online() {
+  if [ "$FB_RELEASES" = "$FB_PULUMI_RELEASES" ]; then
+    fb_online "$FB_WANT_CLI"
+    return
+  fi
+  if [ -z "${FB__PLUGINS_ONLINE:-}" ]; then
+    FB__PLUGINS_ONLINE=no
+    curl -fsI --connect-timeout 5 --max-time 10 \
+      "$FB_PULUMI_RELEASES/plugins/pulumi-resource-$1-v$2-linux-$(fb_goarch).tar.gz" >/dev/null 2>&1 &&
+      FB__PLUGINS_ONLINE=yes
+    [ "$FB__PLUGINS_ONLINE" = yes ] || fb_log "    Pulumi's plugin downloads do not answer (offline)"
+  fi
+  [ "$FB__PLUGINS_ONLINE" = yes ]
+}
+
 # Checks one file of the offline bundle against its SHA256SUMS.
 fb_bundle_file() {
   local dir file="$1"
@@ -223,7 +240,7 @@ fb_download_plugin() {
     --reinstall --non-interactive --logtostderr -v=9 >/dev/null 2>"$log"; then
     from="$(sed -n 's/.*full plugin download url: \([^"[:space:]]*\).*/\1/p' "$log" | tail -n1)"
     rm -f "$log"
-    fb_record "$name" "$version" "$kind" "${from:-$url}" "$(fb_plugin_dir "$name" "$version")/pulumi-resource-$name"
+    fb_record "$name" "$version" "$kind" "${from:-${url:-pulumi plugin install}}" "$(fb_plugin_dir "$name" "$version")/pulumi-resource-$name"
     return 0
   fi
   fb_log "    the download failed: $(grep -m1 '^error:' "$log" || tail -n1 "$log")"
@@ -241,7 +258,7 @@ fb_resolve_plugin() {
     else
       fb_log "    $url does not answer"
     fi
-  elif fb_online "$FB_WANT_CLI"; then
+  elif fb_plugins_online "$name" "$version"; then
     fb_download_plugin "$name" "$version" "" download && return 0
   fi
   if file="$(fb_bundle_file "pulumi-resource-$name-v$version-linux-amd64.tar.gz")"; then

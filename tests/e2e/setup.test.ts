@@ -312,6 +312,16 @@ describe("setup on a machine with an empty FLASK_BRIDGE_HOME", () => {
       );
       expect([result.code, result.out]).toEqual([0, expect.stringMatching(/\+ 24 to create/)]);
       expectOfficialPlugins(plugins, record);
+      // And the proof can fail: another binary than the recorded one, or a bundle whose SHA256SUMS disagrees.
+      const other = { ...record.plugins.docker, sha256: "0".repeat(64) };
+      expect(() =>
+        expectOfficialPlugins(plugins, { ...record, plugins: { ...record.plugins, docker: other } }),
+      ).toThrow(/sha256/);
+      const disowning = tmp("flask-bridge-bundle-");
+      fs.symlinkSync(record.plugins.docker.from, path.join(disowning, pluginArchive("docker")));
+      fs.writeFileSync(path.join(disowning, "SHA256SUMS"), `${"0".repeat(64)}  ${pluginArchive("docker")}\n`);
+      const disowned = { ...record.plugins.docker, from: path.join(disowning, pluginArchive("docker")) };
+      expect(() => expectBundleMatches("docker", disowned, "pulumi-resource-docker")).toThrow(/0{64}/);
     } finally {
       fs.rmSync(path.join(REPO_ROOT, `Pulumi.${PREVIEW_STACK}.yaml`), { force: true });
     }
@@ -357,6 +367,23 @@ describe("setup on a machine with an empty FLASK_BRIDGE_HOME", () => {
         expect(code).toBe(1);
         expect(said).toContain(
           `ERROR: ${mirror.url}/sdk/${CLI_ARCHIVE} has sha256 ${sumOf(path.join(release.dir, CLI_ARCHIVE))}, but ${CHECKSUMS} lists ${listed}; not installed`,
+        );
+        expect(fs.existsSync(path.join(home, "toolchain", `pulumi-${CLI}`))).toBe(false);
+      } finally {
+        await mirror.close();
+      }
+    });
+
+    it("refuses a CLI archive the mirror publishes no checksums file for", async () => {
+      const root = mirrorOf(release);
+      fs.rmSync(path.join(root, "sdk", CHECKSUMS));
+      const mirror = await serve(root);
+      try {
+        const home = tmp("flask-bridge-home-");
+        const { code, said } = await setup(home, { FLASK_BRIDGE_PULUMI_RELEASES: mirror.url });
+        expect(code).toBe(1);
+        expect(said).toContain(
+          `ERROR: ${mirror.url}/sdk/${CHECKSUMS} could not be had, so ${CLI_ARCHIVE} cannot be checked; not installed`,
         );
         expect(fs.existsSync(path.join(home, "toolchain", `pulumi-${CLI}`))).toBe(false);
       } finally {
