@@ -102,7 +102,7 @@ fb_write_record() {
       if (what === "cli") record.cli = entry;
       else record.plugins[what] = entry;
     }
-    fs.writeFileSync(process.argv[1] + ".partial", `${JSON.stringify(record, null, 2)}\n`);
+    fs.writeFileSync(process.argv[1] + ".partial", JSON.stringify(record, null, 2) + "\n");
     fs.renameSync(process.argv[1] + ".partial", process.argv[1]);' "$FB_TOOLCHAIN_RECORD"
 }
 
@@ -133,10 +133,10 @@ fb_unpack_cli() {
 }
 
 # Downloads the CLI release and its checksums file. 0: installed; 1: not had
-# (fall back to the bundle); 2: refused (a checksum that does not match).
+# (fall back to the bundle); 2: refused (no checksums file, or it lists another sha256).
 fb_download_cli() {
-  local want="$1" dest="$2" tmp listed actual code=1
-  local file="pulumi-v$want-linux-$(fb_arch).tar.gz" sums="pulumi-$want-checksums.txt"
+  local want="$1" dest="$2" tmp listed actual code=1 file sums="pulumi-$1-checksums.txt"
+  file="pulumi-v$want-linux-$(fb_arch).tar.gz"
   fb_log "    downloading $FB_RELEASES/sdk/$file"
   tmp="$(mktemp -d)"
   if ! curl -fsSL --connect-timeout 5 --max-time 600 -o "$tmp/$file" "$FB_RELEASES/sdk/$file"; then
