@@ -17,6 +17,11 @@ if [ -f "$FLASK_BRIDGE_HOME/toolchain.env" ]; then
   esac
 fi
 
+# The user's own Pulumi home, before the project's replaces it: setup takes the
+# pinned plugins from its cache when it has them.
+if [ "${PULUMI_HOME:-}" != "$FLASK_BRIDGE_HOME/pulumi" ]; then
+  export FB_USER_PULUMI_HOME="${PULUMI_HOME:-${HOME:-}/.pulumi}"
+fi
 export PULUMI_HOME="$FLASK_BRIDGE_HOME/pulumi"
 mkdir -p "$FLASK_BRIDGE_HOME/state"
 export PULUMI_BACKEND_URL="file://$FLASK_BRIDGE_HOME/state"

@@ -39,23 +39,6 @@ fb_ensure_stack() {
   fb_log "created stack $1 (config: the defaults in Pulumi.yaml; pulumi config set --stack $1 changes them)"
 }
 
-# Stacks written by the retired stand-in plugins: they kept `__inputs` as a
-# JSON string, which the official docker plugin cannot read.
-fb_legacy_stacks() { grep -lE '"__inputs": ?"' "$FLASK_BRIDGE_HOME"/state/.pulumi/stacks/*/*.json 2>/dev/null; }
-fb_retire_legacy_stacks() {
-  local file stack project filter
-  while read -r file; do
-    stack="$(basename "$file" .json)" project="$(basename "$(dirname "$file")")"
-    filter="label=flask-bridge.stack=$stack"
-    fb_log "    stack $stack was made by the retired stand-in plugins: removing its containers, networks and images ($filter) and its state; the next up creates it anew"
-    docker ps -aq --filter "$filter" | xargs -r docker rm -f >/dev/null
-    docker network ls -q --filter "$filter" | xargs -r docker network rm >/dev/null
-    docker image ls -q --filter "$filter" | xargs -r docker image rm -f >/dev/null
-    pulumi stack rm "organization/$project/$stack" --force --yes --preserve-config --non-interactive >/dev/null 2>&1 ||
-      rm -f "$file" "$file.bak"
-  done < <(fb_legacy_stacks)
-}
-
 # shellcheck source=env.sh
 source "$here/env.sh"
 # shellcheck source=lib/docker-engine.sh
@@ -69,7 +52,7 @@ source "$here/lib/base-image.sh"
 FB_STACK="${FB_STACK:-dev}"
 start=$SECONDS
 if fb_npm_current . && fb_npm_current policy && timeout 10 docker info >/dev/null 2>&1 &&
-  fb_toolchain_ready && fb_base_image_ready "$(fb_configured_base_image)" && ! fb_legacy_stacks >/dev/null; then
+  fb_toolchain_ready && fb_base_image_ready "$(fb_configured_base_image)"; then
   fb_ensure_stack "$FB_STACK"
   fb_log "ready in $((SECONDS - start))s: pulumi v$FB_WANT_CLI ($FB_PULUMI_BIN_DIR), official docker and command plugins, Docker engine, stack $FB_STACK"
   exit 0
@@ -83,6 +66,5 @@ source "$here/env.sh" # picks up the CLI chosen by the step above
 fb_step "Base image" fb_ensure_base_image "$(fb_configured_base_image)"
 # shellcheck source=env.sh
 source "$here/env.sh" # picks up a stand-in recorded by the step above
-fb_legacy_stacks >/dev/null && fb_step "Stacks left by the retired stand-in plugins" fb_retire_legacy_stacks
 fb_step "Local backend and stack $FB_STACK" fb_ensure_stack "$FB_STACK"
 fb_log "setup finished in $((SECONDS - start))s; to type pulumi yourself: source scripts/env.sh"

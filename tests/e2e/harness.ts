@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { pipeline } from "node:stream/promises";
 import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
 import * as yaml from "js-yaml";
 
@@ -45,7 +46,7 @@ export const E2E_CONFIG: Readonly<Record<string, unknown>> = Object.freeze(stack
 /** Fails loudly, never skips: the suite is worthless without a real engine and CLI. */
 export function requirePrerequisites(): void {
   const binDir = process.env.FB_PULUMI_BIN_DIR;
-  if (!binDir || !process.env.PULUMI_BACKEND_URL || !process.env.PULUMI_HOME) {
+  if (!binDir || !process.env.PULUMI_BACKEND_URL || !process.env.PULUMI_HOME || !process.env.FLASK_BRIDGE_HOME) {
     throw new Error(
       "The e2e suite needs the project's environment: run it with `npm test` or `npm run test:e2e` (they run setup and source scripts/env.sh).",
     );
@@ -53,9 +54,16 @@ export function requirePrerequisites(): void {
   if (!fs.existsSync(path.join(binDir, "pulumi"))) {
     throw new Error(`No pulumi CLI at ${binDir}/pulumi: run \`npm run setup\` first.`);
   }
+  const record = toolchainRecord();
   for (const name of PLUGINS) {
-    if (!fs.existsSync(officialPluginPath(name))) {
-      throw new Error(`No official ${name} plugin at ${officialPluginPath(name)}: run \`npm run setup\` first.`);
+    const file = officialPluginPath(name);
+    if (!fs.existsSync(file)) {
+      throw new Error(`No official ${name} plugin at ${file}: run \`npm run setup\` first.`);
+    }
+    if (record.plugins[name]?.path !== fs.realpathSync(file)) {
+      throw new Error(
+        `${TOOLCHAIN_RECORD} has no record of the ${name} plugin at ${file} (it names ${record.plugins[name]?.path}): run \`npm run setup\` again.`,
+      );
     }
   }
   const info = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { encoding: "utf8" });
@@ -76,33 +84,106 @@ export function sha256(bytes: Buffer): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
-/** The plugin binary inside the offline bundle's release tarball, whose SHA256SUMS setup checked. */
-export function bundledPluginSha256(name: (typeof PLUGINS)[number]): string {
-  const dir = process.env.FLASK_BRIDGE_OFFLINE_DIR ?? path.join(REPO_ROOT, "..", "shared", "pulumi-offline");
-  const tarball = fs.readdirSync(dir).find((file) => file.startsWith(`pulumi-resource-${name}-v`));
-  if (!tarball) throw new Error(`No ${name} plugin tarball in the offline bundle ${dir}`);
-  return sha256(
-    execFileSync("tar", ["-xzOf", path.join(dir, tarball), `pulumi-resource-${name}`], { maxBuffer: 512 << 20 }),
-  );
+/** One binary setup installed (scripts/lib/toolchain.sh): where it came from, where it is, its sha256. */
+export interface Installed {
+  version: string;
+  source: "PATH" | "plugin cache" | "download" | "mirror" | "bundle";
+  /** The binary on PATH or in the user's plugin cache, the URL, or the bundle's archive. */
+  from: string;
+  path: string;
+  sha256: string;
 }
 
-/** Every resource plugin that served a stack is an official one that setup installed. */
-export function expectOfficialPlugins(servedBy: readonly string[]): void {
-  expect(servedBy).toEqual(PLUGINS.map(officialPluginPath).sort());
+export interface ToolchainRecord {
+  cli: Installed;
+  plugins: Record<(typeof PLUGINS)[number], Installed>;
+}
+
+const TOOLCHAIN_RECORD = "toolchain.json";
+
+/** What setup recorded in FLASK_BRIDGE_HOME/toolchain.json: the one truth the proofs compare with. */
+export function toolchainRecord(home = process.env.FLASK_BRIDGE_HOME ?? ""): ToolchainRecord {
+  const file = path.join(home, TOOLCHAIN_RECORD);
+  if (!fs.existsSync(file)) throw new Error(`No ${file}: run \`npm run setup\` first.`);
+  return JSON.parse(fs.readFileSync(file, "utf8"));
+}
+
+/**
+ * Where a bundle was the source: its SHA256SUMS lists the archive's sha256,
+ * and the archive's `member` is byte for byte the binary setup recorded.
+ */
+export function expectBundleMatches(label: string, installed: Installed, member: string): void {
+  if (installed.source !== "bundle") return;
+  const archive = path.basename(installed.from);
+  const listed = fs
+    .readFileSync(path.join(path.dirname(installed.from), "SHA256SUMS"), "utf8")
+    .split("\n")
+    .map((line) => line.split(/\s+\*?/))
+    .find(([, file]) => file === archive)?.[0];
+  expect([label, archive, sha256(fs.readFileSync(installed.from))]).toEqual([label, archive, listed]);
+  const inside = execFileSync("tar", ["-xzOf", installed.from, "--wildcards", "--no-anchored", member], {
+    maxBuffer: 512 << 20,
+  });
+  expect([label, member, sha256(inside)]).toEqual([label, member, installed.sha256]);
+}
+
+/** The sha256 of each executable pluginsServing saw, read through /proc while it ran, by the list it returned. */
+const servedSha256 = new WeakMap<readonly string[], ReadonlyMap<string, string>>();
+
+/**
+ * Every resource plugin process that served a stack runs the binary setup
+ * recorded, byte for byte; where a bundle was its source, the bundle's
+ * SHA256SUMS vouches for it too.
+ */
+export function expectOfficialPlugins(servedBy: readonly string[], record = toolchainRecord()): void {
+  const hashes = servedSha256.get(servedBy);
+  if (!hashes) throw new Error("expectOfficialPlugins takes the plugins list that pluginsServing returned");
+  expect(servedBy.map((exe) => ({ exe, sha256: hashes.get(exe) }))).toEqual(
+    PLUGINS.map((name) => ({ exe: record.plugins[name].path, sha256: record.plugins[name].sha256 })).sort((a, b) =>
+      a.exe.localeCompare(b.exe),
+    ),
+  );
+  for (const name of PLUGINS) expectBundleMatches(name, record.plugins[name], `pulumi-resource-${name}`);
+}
+
+async function sha256Of(file: fs.ReadStream): Promise<string> {
+  const hash = createHash("sha256");
+  await pipeline(file, hash);
+  return hash.digest("hex");
+}
+
+/** Whether pid was started, through any number of parents, by this process (the machine runs other stacks too). */
+function startedByUs(pid: string): boolean {
+  for (let current = pid, steps = 0; steps < 64; steps++) {
+    const stat = fs.readFileSync(`/proc/${current}/stat`, "utf8");
+    // The name in parentheses may hold spaces; the parent's pid is the second field after it.
+    const parent = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1] ?? "0";
+    if (Number(parent) === process.pid) return true;
+    if (Number(parent) <= 1) return false;
+    current = parent;
+  }
+  return false;
 }
 
 /**
  * Watches /proc while work runs and returns the executables of every
- * resource plugin process that ran, with their sha256: proof of which
- * binaries served the stack (a version string proves nothing).
+ * resource plugin process that this process started (through the CLI);
+ * expectOfficialPlugins then compares them, and the bytes each process ran,
+ * with what setup recorded (a version string proves nothing).
  */
 export async function pluginsServing<T>(work: () => Promise<T>): Promise<{ result: T; plugins: string[] }> {
-  const seen = new Set<string>();
+  const seen = new Map<string, Promise<string>>();
   const look = () => {
     for (const pid of fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
       try {
         const exe = fs.readlinkSync(`/proc/${pid}/exe`);
-        if (/pulumi-resource-(docker|command)$/.test(exe)) seen.add(exe);
+        if (!/pulumi-resource-(docker|command)$/.test(exe) || seen.has(exe) || !startedByUs(pid)) continue;
+        // Opened while the process runs: the bytes it runs, whatever happens to the path later.
+        const file = fs.createReadStream("", { fd: fs.openSync(`/proc/${pid}/exe`, "r") });
+        seen.set(
+          exe,
+          sha256Of(file).catch((error: Error) => `unreadable: ${error.message}`),
+        );
       } catch {
         // gone, or a kernel thread
       }
@@ -110,7 +191,13 @@ export async function pluginsServing<T>(work: () => Promise<T>): Promise<{ resul
   };
   const timer = setInterval(look, 100);
   try {
-    return { result: await work(), plugins: [...seen].sort() };
+    const result = await work();
+    const plugins = [...seen.keys()].sort();
+    servedSha256.set(
+      plugins,
+      new Map(await Promise.all(plugins.map(async (exe) => [exe, await seen.get(exe)] as [string, string]))),
+    );
+    return { result, plugins };
   } finally {
     clearInterval(timer);
   }

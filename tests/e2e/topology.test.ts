@@ -4,7 +4,6 @@ import * as path from "node:path";
 import type { OutputMap, Stack } from "@pulumi/pulumi/automation";
 import type { ContainerOutput } from "../../src/FlaskContainer";
 import {
-  bundledPluginSha256,
   changesOf,
   docker,
   E2E_CONFIG,
@@ -26,6 +25,7 @@ import {
   resourceCount,
   sha256,
   timed,
+  toolchainRecord,
   writeConfig,
 } from "./harness";
 
@@ -85,7 +85,10 @@ describe("one up of the whole topology", () => {
   it("is served by the official docker and command plugins that setup installed, byte for byte", () => {
     expectOfficialPlugins(servedBy);
     for (const name of PLUGINS) {
-      expect([name, sha256(fs.readFileSync(officialPluginPath(name)))]).toEqual([name, bundledPluginSha256(name)]);
+      expect([name, sha256(fs.readFileSync(officialPluginPath(name)))]).toEqual([
+        name,
+        toolchainRecord().plugins[name].sha256,
+      ]);
     }
   });
 
