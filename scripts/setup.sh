@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Brings a machine from nothing to ready: npm packages, Docker engine, the
 # official Pulumi CLI and plugins, base image, and the local backend with the
-# dev stack. Idempotent: when all is there it makes no network request and
+# stack $FB_STACK (default dev). Idempotent: when all is there it makes no network request and
 # prints one line.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
