@@ -61,10 +61,10 @@ source "$here/lib/toolchain.sh"
 source "$here/lib/base-image.sh"
 
 start=$SECONDS
-if fb_npm_current . && fb_npm_current policy && timeout 10 docker info >/dev/null 2>&1 &&
+if fb_npm_current . && fb_npm_current policy && fb_engine_ready &&
   fb_toolchain_ready && fb_base_image_ready "$(fb_configured_base_image)" &&
   [ -f "$(fb_stack_file dev)" ] && ! fb_legacy_stacks >/dev/null; then
-  fb_log "ready in $((SECONDS - start))s: pulumi v$FB_WANT_CLI ($FB_PULUMI_BIN_DIR), official docker and command plugins, Docker engine, stack dev"
+  fb_log "ready in $((SECONDS - start))s: pulumi v$FB_WANT_CLI ($FB_PULUMI_BIN_DIR), official docker and command plugins, Docker engine${DOCKER_HOST:+ at $DOCKER_HOST}, stack dev"
   exit 0
 fi
 
