@@ -133,13 +133,20 @@ function localMachine(): Machine | undefined {
   return { where: "this machine", listeners, holders: holdersOf };
 }
 
-/** Prints the machine's /proc/net/tcp and tcp6; given socket inodes, the holders' "inode pid cgroup-id argv0". */
+const HOLDERS_MARK = "--- holders";
+
+/**
+ * Prints the machine's /proc/net/tcp and tcp6, then for each listening socket
+ * "inode pid cgroup-id argv0": everything in one round trip.
+ */
 const REMOTE_SCRIPT = `
-if [ -z "$INODES" ]; then cat /proc/net/tcp /proc/net/tcp6 2>/dev/null; exit 0; fi
+cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
+echo "${HOLDERS_MARK}"
+listening=" $(awk '$4 == "0A" { printf "%s ", $10 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null)"
 seen=" "
 find /proc/[0-9]*/fd -lname 'socket:*' -printf '%p %l\\n' 2>/dev/null | while read -r fd link; do
   inode=\${link#socket:[}; inode=\${inode%]}
-  case " $INODES " in *" $inode "*) ;; *) continue ;; esac
+  case "$listening" in *" $inode "*) ;; *) continue ;; esac
   case "$seen" in *" $inode "*) continue ;; esac
   seen="$seen$inode "
   pid=\${fd#/proc/}; pid=\${pid%%/*}
@@ -153,9 +160,8 @@ done`;
  * one-shot container sharing the machine's network and pid namespaces, from
  * the base image that setup placed there.
  */
-function onEngineMachine(engine: Engine, inodes: readonly string[]): string {
-  const script = `INODES='${inodes.join(" ")}'\n${REMOTE_SCRIPT}`;
-  const options = { encoding: "utf8" as const, input: script, timeout: 20_000, stdio: "pipe" as const };
+function onEngineMachine(engine: Engine): string {
+  const options = { encoding: "utf8" as const, input: REMOTE_SCRIPT, timeout: 20_000, stdio: "pipe" as const };
   try {
     if (engine.scheme === "ssh") {
       const url = new URL(engine.url.replace(/^ssh:/, "http:"));
@@ -166,7 +172,24 @@ function onEngineMachine(engine: Engine, inodes: readonly string[]): string {
       process.env.FLASK_BRIDGE_BASE_IMAGE ?? new pulumi.Config("flask-bridge").get("baseImage") ?? "python:3.11-slim";
     return execFileSync(
       "docker",
-      ["run", "--rm", "-i", "--network", "host", "--pid", "host", "--user", "0", "--entrypoint", "sh", image, "-s"],
+      // SYS_PTRACE: reading another process's fd links needs it.
+      [
+        "run",
+        "--rm",
+        "-i",
+        "--network",
+        "host",
+        "--pid",
+        "host",
+        "--user",
+        "0",
+        "--cap-add",
+        "SYS_PTRACE",
+        "--entrypoint",
+        "sh",
+        image,
+        "-s",
+      ],
       options,
     );
   } catch (error) {
@@ -196,16 +219,14 @@ export function parseRemoteHolders(text: string): Map<string, { pid: number; pro
 }
 
 function remoteMachine(engine: Engine): Machine {
-  const tables = onEngineMachine(engine, []);
-  // /proc/net/tcp6's header line is dropped with tcp's: both start with "sl".
+  const [tables = "", holders = ""] = onEngineMachine(engine).split(`${HOLDERS_MARK}\n`);
+  // tcp and tcp6 each start with a header line ("  sl  local_address ...").
   const listeners = tables.split(/\n(?=\s*sl\s)/).flatMap((table) => parseProcNetTcp(table));
+  const found = parseRemoteHolders(holders);
   return {
     where: `the engine's machine ${engine.host}`,
     listeners,
-    holders(clashing) {
-      const found = parseRemoteHolders(onEngineMachine(engine, [...new Set(clashing.map((l) => l.inode))]));
-      return resolveContainers(clashing, (inode) => found.get(inode));
-    },
+    holders: (clashing) => resolveContainers(clashing, (inode) => found.get(inode)),
   };
 }
 
