@@ -136,7 +136,7 @@ up() {
   name="$(name_of "${1:-}")"
   # The machine lives on this machine's engine, whatever DOCKER_HOST names.
   fb_step "this machine's engine and base image (setup)" \
-    env -u DOCKER_HOST -u DOCKER_CONTEXT bash "$FB_REPO_ROOT/scripts/setup.sh" >&2
+    env -u DOCKER_CONTEXT DOCKER_HOST=unix:///var/run/docker.sock bash "$FB_REPO_ROOT/scripts/setup.sh" >&2
   # shellcheck source=env.sh
   source "$FB_REPO_ROOT/scripts/env.sh"
   fb_step "ssh and openssl on this machine" ensure_packages
