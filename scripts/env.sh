@@ -39,6 +39,12 @@ export PULUMI_NODEJS_TRANSPILE_ONLY=true
 # pack start faster (bench/node.ts); Node 20 ignores it.
 export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE-$FLASK_BRIDGE_HOME/node-compile-cache}"
 
+# The engine: DOCKER_HOST, else docker:host, DOCKER_CONTEXT or the CLI's
+# current context, resolved to DOCKER_HOST (lib/docker-engine.sh).
+# shellcheck source=lib/docker-engine.sh
+source "$FB_REPO_ROOT/scripts/lib/docker-engine.sh"
+fb_resolve_docker_host || return 1
+
 # Written by setup when the configured base image could not be had and a
 # stand-in was built instead (see scripts/lib/base-image.sh).
 if [ -f "$FLASK_BRIDGE_HOME/base-image.env" ]; then

@@ -51,10 +51,10 @@ source "$here/lib/base-image.sh"
 # Every npm command works on $FB_STACK (default dev), created on first use.
 FB_STACK="${FB_STACK:-dev}"
 start=$SECONDS
-if fb_npm_current . && fb_npm_current policy && timeout 10 docker info >/dev/null 2>&1 &&
+if fb_npm_current . && fb_npm_current policy && fb_engine_ready &&
   fb_toolchain_ready && fb_base_image_ready "$(fb_configured_base_image)"; then
   fb_ensure_stack "$FB_STACK"
-  fb_log "ready in $((SECONDS - start))s: pulumi v$FB_WANT_CLI ($FB_PULUMI_BIN_DIR), official docker and command plugins, Docker engine, stack $FB_STACK"
+  fb_log "ready in $((SECONDS - start))s: pulumi v$FB_WANT_CLI ($FB_PULUMI_BIN_DIR), official docker and command plugins, Docker engine${DOCKER_HOST:+ at $DOCKER_HOST}, stack $FB_STACK"
   exit 0
 fi
 

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { currentEngine, type Engine } from "./dockerHost";
 import { CONFIG_NAMESPACE, invalid } from "./errors";
 
 /**
@@ -19,6 +20,7 @@ export interface FlaskBridgeConfig {
   readonly noneMode: boolean;
   readonly namePrefix: string;
   readonly bindAddress: string;
+  /** Empty: the engine's machine (localhost, or the address in DOCKER_HOST for a remote engine). */
   readonly urlHost: string;
   readonly keepImageOnDestroy: boolean;
   /** "engine": plain containers (the tutorial). "swarm": the same plan as Swarm services. */
@@ -29,6 +31,8 @@ export interface FlaskBridgeConfig {
   readonly swarmPublishMode: string;
   /** Swarm mode: "vip" (one virtual IP, needs IPVS) or "dnsrr" (DNS round-robin over task IPs). */
   readonly swarmEndpointMode: string;
+  /** Not a flask-bridge key: the engine from DOCKER_HOST or docker:host (src/dockerHost.ts). */
+  readonly engine?: Engine;
 }
 
 export const DEFAULTS: FlaskBridgeConfig = Object.freeze({
@@ -44,7 +48,7 @@ export const DEFAULTS: FlaskBridgeConfig = Object.freeze({
   noneMode: true,
   namePrefix: "flask",
   bindAddress: "0.0.0.0",
-  urlHost: "localhost",
+  urlHost: "",
   keepImageOnDestroy: false,
   orchestrator: "engine",
   replicas: 1,
@@ -78,7 +82,10 @@ export function baseImageOverrideFromEnv(env: NodeJS.ProcessEnv): BaseImageOverr
 }
 
 /** Reads and type-checks config. Meaning (ranges, clashes) is checked by planTopology. */
-export function readConfig(cfg: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE)): FlaskBridgeConfig {
+export function readConfig(
+  cfg: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE),
+  engine: Engine = currentEngine(),
+): FlaskBridgeConfig {
   return Object.freeze({
     imageName: cfg.get("imageName") ?? DEFAULTS.imageName,
     baseImage: cfg.get("baseImage") ?? DEFAULTS.baseImage,
@@ -98,6 +105,7 @@ export function readConfig(cfg: pulumi.Config = new pulumi.Config(CONFIG_NAMESPA
     replicas: readNumber(cfg, "replicas", DEFAULTS.replicas),
     swarmPublishMode: cfg.get("swarmPublishMode") ?? DEFAULTS.swarmPublishMode,
     swarmEndpointMode: cfg.get("swarmEndpointMode") ?? DEFAULTS.swarmEndpointMode,
+    engine,
   });
 }
 

@@ -75,6 +75,7 @@ export function topologyDot(outputs: StackOutputs): string {
   const hostMode = all.filter((container) => container.network === "host");
   const noneMode = all.filter((container) => container.network === "none");
   const networks = networkBoxes(outputs, all);
+  const machine = engineMachine(all);
 
   const lines: string[] = [];
   const add = (depth: number, line: string) => lines.push(`${"  ".repeat(depth)}${line}`);
@@ -93,7 +94,7 @@ export function topologyDot(outputs: StackOutputs): string {
   add(1, `subgraph ${id("cluster_host")} {`);
   add(
     2,
-    `graph [${attrs({ style: "rounded,filled", color: COLORS.line, fillcolor: COLORS.host })}, label=<${hostLabel(hostMode)}>];`,
+    `graph [${attrs({ style: "rounded,filled", color: COLORS.line, fillcolor: COLORS.host })}, label=<${hostLabel(hostMode, machine)}>];`,
   );
 
   const ports = [...new Set(all.flatMap((container) => (container.hostPort === null ? [] : [container.hostPort])))];
@@ -109,7 +110,7 @@ export function topologyDot(outputs: StackOutputs): string {
   }
 
   for (const container of hostMode) {
-    add(2, `${containerId(container.name)} [label=<${hostModeLabel(container)}>];`);
+    add(2, `${containerId(container.name)} [label=<${hostModeLabel(container, machine)}>];`);
   }
 
   for (const network of networks) {
@@ -153,8 +154,29 @@ export function topologyDot(outputs: StackOutputs): string {
       add(1, `${portId(container.hostPort)} -> ${containerId(container.name)};`);
     }
   }
+  // The tutorial's PC: it opens the ports at the engine's machine's address.
+  if (machine !== null && ports.length > 0) {
+    add(
+      1,
+      `${id("this-machine")} [${attrs({ shape: "box", style: "filled", fillcolor: COLORS.port })}, label=<${bold("this machine")}<br/>${small("runs pulumi; opens the URLs")}>];`,
+    );
+    ports.forEach((port, index) => {
+      const label = index === 0 ? attrs({ label: ` http://${html(machine)}:port`, fontsize: "10" }) : "";
+      add(1, `${id("this-machine")} -> ${portId(port)}${label === "" ? "" : ` [${label}]`};`);
+    });
+  }
   add(0, "}");
   return `${lines.join("\n")}\n`;
+}
+
+/** The engine's machine when it is not this one: the host of the URLs, unless that is loopback. */
+export function engineMachine(containers: readonly ContainerOutput[]): string | null {
+  for (const { url } of containers) {
+    if (url === null) continue;
+    const host = new URL(url).hostname;
+    return /^(localhost|127(\.\d{1,3}){3})$/.test(host) ? null : host;
+  }
+  return null;
 }
 
 /** The default bridge first, then the stack's own network, then any other, each with its containers. */
@@ -252,12 +274,13 @@ function title(outputs: StackOutputs): string {
   return `${parts.join("<br/>")}<br/>`;
 }
 
-function hostLabel(hostMode: readonly Container[]): string {
+function hostLabel(hostMode: readonly Container[], machine: string | null): string {
   const note =
     hostMode.length > 0
       ? "ports that answer here; the host-mode container shares its network"
       : "ports that answer here";
-  return `${bold("host")}<br/>${small(note)}`;
+  const name = machine === null ? "host" : `the engine's machine ${html(machine)}`;
+  return `${bold(name)}<br/>${small(note)}`;
 }
 
 function portLabel(port: number): string {
@@ -279,8 +302,9 @@ function attachedLabel(container: Container): string {
   return [bold(container.name), html(container.ip ?? "ip unknown"), port].join("<br/>");
 }
 
-function hostModeLabel(container: Container): string {
-  const port = container.hostPort === null ? "no port" : `:${container.hostPort} on the host`;
+function hostModeLabel(container: Container, machine: string | null): string {
+  const where = machine === null ? "on the host" : `on ${html(machine)} itself`;
+  const port = container.hostPort === null ? "no port" : `:${container.hostPort} ${where}`;
   return [bold(container.name), "host network", port].join("<br/>");
 }
 

@@ -1,5 +1,8 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { currentEngine, type Engine } from "./dockerHost";
 import { ConfigError } from "./errors";
 import type { ContainerPlan } from "./plan";
 
@@ -7,7 +10,10 @@ import type { ContainerPlan } from "./plan";
  * Host ports held by someone else, found before any resource is declared.
  * Docker creates a container before it binds the container's ports, so a taken
  * port would otherwise leave a container stuck in "Created": the tutorial's trap.
- * Reads /proc/net/tcp{,6}, so it is synchronous and takes milliseconds.
+ * Here it reads /proc/net/tcp{,6}: synchronous, milliseconds. For an engine on
+ * another machine it reads the same files there in one round trip: over ssh
+ * for ssh:// (~0.25 s), else in a one-shot container in that machine's
+ * network and pid namespaces (tcp://, ~0.6 s).
  */
 
 export interface Listener {
@@ -58,12 +64,33 @@ export function clashes(listener: Listener, port: number, bindAddress: string): 
   return wildcard || listener.address === bindAddress || (bindAddress === "0.0.0.0" && !listener.address.includes(":"));
 }
 
-/** The message for a port that a holder outside this stack has. */
-export function takenMessage(container: ContainerPlan, holder: Holder | undefined): string {
+/** The message for a port that a holder outside this stack has, on this machine or the engine's (`where`). */
+export function takenMessage(container: ContainerPlan, holder: Holder | undefined, where = "this machine"): string {
+  const there = where === "this machine" ? "" : " there";
   const who = holder
     ? `${holder.process} (pid ${holder.pid})${holder.container ? ` in container ${holder.container.name}` : ""}`
-    : `another process (see: ss -ltnp 'sport = :${container.hostPort}')`;
-  return `Invalid config ${container.hostPortKey} = ${container.hostPort}: host port ${container.hostPort} is already taken on this machine by ${who}, so ${container.dockerName} cannot bind it. Stop that process or choose another port; nothing was created.`;
+    : `another process (see: ss -ltnp 'sport = :${container.hostPort}'${there})`;
+  return `Invalid config ${container.hostPortKey} = ${container.hostPort}: host port ${container.hostPort} is already taken on ${where} by ${who}, so ${container.dockerName} cannot bind it. Stop that process or choose another port; nothing was created.`;
+}
+
+/**
+ * A process's name: argv[0]'s base name, else the executable's. Not
+ * /proc/<pid>/comm, which is a thread's name (Node 24 names its main thread
+ * "MainThread").
+ */
+export function processName(cmdline: string, exe: string, comm: string): string {
+  const argv0 = cmdline.split("\0")[0] ?? "";
+  // A process that rewrote its argv ("sshd: /usr/sbin/sshd [listener]") keeps its name first.
+  if (argv0 !== "") return path.basename(argv0.split(" ")[0] ?? argv0).replace(/:$/, "");
+  if (exe !== "") return path.basename(exe);
+  return comm.trim() || "?";
+}
+
+/** What the check reads on one machine: its listeners, and who holds some of them. */
+interface Machine {
+  readonly where: string;
+  readonly listeners: readonly Listener[];
+  holders(listeners: readonly Listener[]): Map<string, Holder>;
 }
 
 /**
@@ -71,27 +98,136 @@ export function takenMessage(container: ContainerPlan, holder: Holder | undefine
  * outside this stack listens on. Ports held by this stack's own containers
  * are fine: they are the converged state.
  */
-export function checkHostPortsFree(containers: readonly ContainerPlan[], bindAddress: string, stack: string): void {
-  // Only a local engine binds this machine's ports.
-  const dockerHost = process.env.DOCKER_HOST ?? "";
-  if ((dockerHost !== "" && !dockerHost.startsWith("unix://")) || !fs.existsSync("/proc/net/tcp")) return;
-  const listeners = ["/proc/net/tcp", "/proc/net/tcp6"]
-    .filter((file) => fs.existsSync(file))
-    .flatMap((file) => parseProcNetTcp(fs.readFileSync(file, "utf8")));
+export function checkHostPortsFree(
+  containers: readonly ContainerPlan[],
+  bindAddress: string,
+  stack: string,
+  engine: Engine = currentEngine(),
+): void {
+  if (containers.every((container) => container.hostPort === null)) return;
+  const machine = engine.remote ? remoteMachine(engine) : localMachine();
+  if (machine === undefined) return;
   const clashing = containers.flatMap((container) => {
     const port = container.hostPort;
-    return port === null ? [] : listeners.filter((l) => clashes(l, port, bindAddress)).map((l) => ({ container, l }));
+    return port === null
+      ? []
+      : machine.listeners.filter((l) => clashes(l, port, bindAddress)).map((l) => ({ container, l }));
   });
   if (clashing.length === 0) return;
   // A converged stack holds all its ports: look them all up at once (one
   // pass over /proc, one `docker ps`), not one docker call per port.
-  const holders = holdersOf(clashing.map(({ l }) => l));
+  const holders = machine.holders(clashing.map(({ l }) => l));
   for (const { container, l } of clashing) {
     const holder = holders.get(l.inode);
     if (holder?.container?.stack !== stack) {
-      throw new ConfigError(takenMessage(container, holder));
+      throw new ConfigError(takenMessage(container, holder, machine.where));
     }
   }
+}
+
+function localMachine(): Machine | undefined {
+  if (!fs.existsSync("/proc/net/tcp")) return undefined;
+  const listeners = ["/proc/net/tcp", "/proc/net/tcp6"]
+    .filter((file) => fs.existsSync(file))
+    .flatMap((file) => parseProcNetTcp(fs.readFileSync(file, "utf8")));
+  return { where: "this machine", listeners, holders: holdersOf };
+}
+
+const HOLDERS_MARK = "--- holders";
+
+/**
+ * Prints the machine's /proc/net/tcp and tcp6, then for each listening socket
+ * "inode pid cgroup-id argv0": everything in one round trip.
+ */
+const REMOTE_SCRIPT = `
+cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
+echo "${HOLDERS_MARK}"
+listening=" $(awk '$4 == "0A" { printf "%s ", $10 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null)"
+seen=" "
+find /proc/[0-9]*/fd -lname 'socket:*' -printf '%p %l\\n' 2>/dev/null | while read -r fd link; do
+  inode=\${link#socket:[}; inode=\${inode%]}
+  case "$listening" in *" $inode "*) ;; *) continue ;; esac
+  case "$seen" in *" $inode "*) continue ;; esac
+  seen="$seen$inode "
+  pid=\${fd#/proc/}; pid=\${pid%%/*}
+  argv0=$(tr '\\0' '\\n' </proc/$pid/cmdline | head -n 1)
+  cid=$(grep -oE '[0-9a-f]{64}' /proc/$pid/cgroup | head -n 1)
+  echo "$inode $pid \${cid:--} \${argv0:-?}"
+done`;
+
+/**
+ * Runs REMOTE_SCRIPT on the engine's machine: over ssh for ssh://, else in a
+ * one-shot container sharing the machine's network and pid namespaces, from
+ * the base image that setup placed there.
+ */
+function onEngineMachine(engine: Engine): string {
+  const options = { encoding: "utf8" as const, input: REMOTE_SCRIPT, timeout: 20_000, stdio: "pipe" as const };
+  try {
+    if (engine.scheme === "ssh") {
+      const url = new URL(engine.url.replace(/^ssh:/, "http:"));
+      const args = [...(url.username ? ["-l", url.username] : []), ...(url.port ? ["-p", url.port] : [])];
+      return execFileSync("ssh", [...args, "-o", "BatchMode=yes", "-T", "--", engine.host ?? "", "sh -s"], options);
+    }
+    const image =
+      process.env.FLASK_BRIDGE_BASE_IMAGE ?? new pulumi.Config("flask-bridge").get("baseImage") ?? "python:3.11-slim";
+    return execFileSync(
+      "docker",
+      // SYS_PTRACE: reading another process's fd links needs it.
+      [
+        "run",
+        "--rm",
+        "-i",
+        "--network",
+        "host",
+        "--pid",
+        "host",
+        "--user",
+        "0",
+        "--cap-add",
+        "SYS_PTRACE",
+        "--entrypoint",
+        "sh",
+        image,
+        "-s",
+      ],
+      options,
+    );
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? "")
+      .trim()
+      .split("\n")
+      .pop();
+    throw new ConfigError(
+      `Could not read the listening ports on the engine's machine (${engine.url}) to check the planned host ports: ${stderr || String(error)}`,
+    );
+  }
+}
+
+/** Parses REMOTE_SCRIPT's holder lines. */
+export function parseRemoteHolders(text: string): Map<string, { pid: number; process: string; containerId?: string }> {
+  const found = new Map<string, { pid: number; process: string; containerId?: string }>();
+  for (const line of text.split("\n")) {
+    const [inode, pid, cid, ...argv0] = line.trim().split(" ");
+    if (!inode || !pid || argv0.length === 0) continue;
+    const process = processName(argv0.join(" "), "", "");
+    found.set(
+      inode,
+      cid && cid !== "-" ? { pid: Number(pid), process, containerId: cid } : { pid: Number(pid), process },
+    );
+  }
+  return found;
+}
+
+function remoteMachine(engine: Engine): Machine {
+  const [tables = "", holders = ""] = onEngineMachine(engine).split(`${HOLDERS_MARK}\n`);
+  // tcp and tcp6 each start with a header line ("  sl  local_address ...").
+  const listeners = tables.split(/\n(?=\s*sl\s)/).flatMap((table) => parseProcNetTcp(table));
+  const found = parseRemoteHolders(holders);
+  return {
+    where: `the engine's machine ${engine.host}`,
+    listeners,
+    holders: (clashing) => resolveContainers(clashing, (inode) => found.get(inode)),
+  };
 }
 
 /** A running container as `docker ps` lists it. */
@@ -119,6 +255,24 @@ export function parsePs(text: string): PsEntry[] {
 
 function holdersOf(listeners: readonly Listener[]): Map<string, Holder> {
   const pids = pidsOfSockets(new Set(listeners.map((l) => l.inode)));
+  return resolveContainers(listeners, (inode) => {
+    const pid = pids.get(inode);
+    if (pid === undefined) return undefined;
+    const process = processName(
+      readOr(`/proc/${pid}/cmdline`, ""),
+      readLinkOr(`/proc/${pid}/exe`, ""),
+      readOr(`/proc/${pid}/comm`, ""),
+    );
+    const containerId = /[/-]([0-9a-f]{64})(?:\.scope)?$/m.exec(readOr(`/proc/${pid}/cgroup`, ""))?.[1];
+    return containerId ? { pid, process, containerId } : { pid, process };
+  });
+}
+
+/** Names the container behind each holder: docker-proxy's by the port it publishes, others by cgroup. */
+function resolveContainers(
+  listeners: readonly Listener[],
+  processOf: (inode: string) => { pid: number; process: string; containerId?: string } | undefined,
+): Map<string, Holder> {
   let running: PsEntry[] | undefined;
   const ps = () => {
     running ??= parsePs(dockerOr(["ps", "--no-trunc", "--format", PS_FORMAT], ""));
@@ -126,11 +280,10 @@ function holdersOf(listeners: readonly Listener[]): Map<string, Holder> {
   };
   const holders = new Map<string, Holder>();
   for (const listener of listeners) {
-    const pid = pids.get(listener.inode);
-    if (pid === undefined) continue;
-    const process = readOr(`/proc/${pid}/comm`, "?").trim();
+    const found = processOf(listener.inode);
+    if (found === undefined) continue;
+    const { pid, process, containerId } = found;
     // docker-proxy forwards a published port; the container is the one that publishes it.
-    const containerId = /[/-]([0-9a-f]{64})(?:\.scope)?$/m.exec(readOr(`/proc/${pid}/cgroup`, ""))?.[1];
     const entry =
       process === "docker-proxy"
         ? ps().find((c) => c.hostPorts.includes(listener.port))
@@ -166,6 +319,14 @@ function pidsOfSockets(inodes: ReadonlySet<string>): Map<string, number> {
     if (found.size === inodes.size) break;
   }
   return found;
+}
+
+function readLinkOr(file: string, fallback: string): string {
+  try {
+    return fs.readlinkSync(file);
+  } catch {
+    return fallback;
+  }
 }
 
 function readOr(file: string, fallback: string): string {

@@ -1,4 +1,5 @@
 import type { BaseImageOverride, FlaskBridgeConfig } from "./config";
+import { type Engine, LOCAL_ENGINE } from "./dockerHost";
 import { ConfigError, configKey, invalid } from "./errors";
 import { cidrContains, cidrSize, cidrsOverlap, formatCidr, formatIpv4, parseCidr, parseIpv4 } from "./ipv4";
 
@@ -159,16 +160,18 @@ export function planTopology(
   checkImageReference("baseImage", config.baseImage);
   checkDockerName("namePrefix", config.namePrefix);
   const network = planNetwork(config);
-  checkBindAddress(config.bindAddress);
-  checkUrlHost(config.urlHost);
+  const engine = config.engine ?? LOCAL_ENGINE;
+  checkBindAddress(config.bindAddress, engine);
+  if (config.urlHost !== "") checkUrlHost(config.urlHost);
   checkPorts(config);
+  const withUrlHost = { ...config, urlHost: urlHostFor(config, engine) };
 
-  const containers = planContainers(config);
+  const containers = planContainers(withUrlHost, engine);
   checkNotEmpty(containers);
   checkUniqueNames(containers);
   checkCapacity(network.subnet, config.customPorts.length);
 
-  const swarm = orchestrator === "swarm" ? planSwarm(config, network, cluster, publishMode, endpointMode) : null;
+  const swarm = orchestrator === "swarm" ? planSwarm(withUrlHost, network, cluster, publishMode, endpointMode) : null;
 
   const override = baseImageOverride?.replaces === config.baseImage ? baseImageOverride : undefined;
   return {
@@ -188,9 +191,19 @@ export function planTopology(
   };
 }
 
-function planContainers(config: FlaskBridgeConfig): ContainerPlan[] {
+/**
+ * Where users open the apps: the machine the engine runs on, as the tutorial
+ * opened VM:5001 from the PC. urlHost, when set, says otherwise.
+ */
+function urlHostFor(config: FlaskBridgeConfig, engine: Engine): string {
+  if (config.urlHost !== "") return config.urlHost;
+  if (!engine.remote || engine.host === null) return "localhost";
+  return config.bindAddress === "0.0.0.0" ? engine.host : config.bindAddress;
+}
+
+function planContainers(config: FlaskBridgeConfig, engine: Engine): ContainerPlan[] {
   const published = (kind: "bridge" | "custom", network: string, hostPort: number, index: number) =>
-    container(config, {
+    container(config, engine, {
       key: `${kind}-${index + 1}`,
       kind,
       network,
@@ -206,7 +219,7 @@ function planContainers(config: FlaskBridgeConfig): ContainerPlan[] {
   if (config.hostMode) {
     // No port mapping exists in host mode: the app itself binds the host's port.
     containers.push(
-      container(config, {
+      container(config, engine, {
         key: "host",
         kind: "host",
         network: "host",
@@ -219,7 +232,7 @@ function planContainers(config: FlaskBridgeConfig): ContainerPlan[] {
   }
   if (config.noneMode) {
     containers.push(
-      container(config, {
+      container(config, engine, {
         key: "none",
         kind: "none",
         network: "none",
@@ -235,11 +248,14 @@ function planContainers(config: FlaskBridgeConfig): ContainerPlan[] {
 
 function container(
   config: FlaskBridgeConfig,
+  engine: Engine,
   spec: Omit<ContainerPlan, "dockerName" | "url" | "probeUrl">,
 ): ContainerPlan {
   const reachable = spec.hostPort !== null;
-  // 0.0.0.0 is not an address to connect to; loopback answers for it.
-  const probeHost = config.bindAddress === "0.0.0.0" ? "127.0.0.1" : config.bindAddress;
+  // 0.0.0.0 is not an address to connect to; loopback answers for it here.
+  // On a remote engine the probe asks what users open, from this machine.
+  const localProbeHost = config.bindAddress === "0.0.0.0" ? "127.0.0.1" : config.bindAddress;
+  const probeHost = engine.remote ? config.urlHost : localProbeHost;
   return {
     ...spec,
     dockerName: `${config.namePrefix}-${spec.key}`,
@@ -487,12 +503,20 @@ function checkImageReference(key: string, reference: string): void {
   }
 }
 
-function checkBindAddress(address: string): void {
-  if (parseIpv4(address) === undefined) {
+function checkBindAddress(address: string, engine: Engine): void {
+  const ip = parseIpv4(address);
+  if (ip === undefined) {
     throw invalid(
       "bindAddress",
       address,
       'must be an IPv4 address: "0.0.0.0" for every interface (the tutorial\'s default) or e.g. "127.0.0.1" for this machine only',
+    );
+  }
+  if (engine.remote && ip >>> 24 === 127) {
+    throw invalid(
+      "bindAddress",
+      address,
+      `is the loopback of the engine's machine (${engine.url}), which no one here can open; use "0.0.0.0" or one of that machine's addresses`,
     );
   }
 }

@@ -6,7 +6,8 @@
 #                          "<docker name> -" for one with no way in (none mode)
 #   PROBE_TIMEOUT_SECONDS  how long the slowest may take
 # Prints "<docker name><TAB><what it saw>" per container: the page body, or the
-# interfaces of a none container. Fails naming each one that did not answer.
+# interfaces of a none container. Fails with one line per container that did
+# not answer, naming it, its URL and the wait: the error a person reads.
 
 # A write to a connection docker-proxy closed fails instead of killing bash.
 trap '' PIPE
@@ -38,10 +39,7 @@ probe_http() {
       fi
       exec 3<&-
     fi 2>/dev/null
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      echo "no answer from $1" >&2
-      return 1
-    fi
+    [ "$SECONDS" -ge "$deadline" ] && return 1
     read -r -t 0.1 -u 9 || true
   done
 }
@@ -55,21 +53,44 @@ probe_inside() {
       if bash /app/healthcheck.sh 2>/dev/null; then echo $(ls /sys/class/net); exit 0; fi
       sleep 0.1
     done
-    echo "no answer inside $HOSTNAME" >&2; exit 1'
+    exit 1' 2>/dev/null
 }
 
-pids=()
+# Each probe is one background process writing to its own file, so the
+# watchdog's kill ends it whole and nothing it leaves holds our stdout open.
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+pids=() names=() urls=()
 while read -r name url; do
   [ -n "$name" ] || continue
+  i="${#pids[@]}"
   if [ "$url" = "-" ]; then
-    { seen="$(probe_inside "$name")" && printf '%s\t%s\n' "$name" "${seen//$'\n'/ }"; } &
+    probe_inside "$name" >"$out/$i" &
   else
-    { seen="$(probe_http "$url")" && printf '%s\t%s\n' "$name" "${seen//$'\n'/ }"; } &
+    probe_http "$url" >"$out/$i" &
   fi
-  pids+=("$!")
+  pids+=("$!") names+=("$name") urls+=("$url")
 done <<<"$PROBE_TARGETS"
-failed=0
-for pid in "${pids[@]}"; do
-  wait "$pid" || failed=1
+# A connect to a firewall that drops packets hangs past any deadline: the
+# watchdog ends such a probe a little after it.
+(
+  read -r -t "$((PROBE_TIMEOUT_SECONDS + 2))" -u 9 _ 9<> <(:)
+  kill "${pids[@]}"
+) 2>/dev/null &
+watchdog=$!
+failed=()
+for i in "${!pids[@]}"; do
+  if wait "${pids[$i]}"; then
+    seen="$(cat "$out/$i")"
+    printf '%s\t%s\n' "${names[$i]}" "${seen//$'\n'/ }"
+  elif [ "${urls[$i]}" = "-" ]; then
+    failed+=("${names[$i]}: no answer inside the container (none mode)")
+  else
+    failed+=("${names[$i]}: no answer from ${urls[$i]}")
+  fi
 done
-exit "$failed"
+kill "$watchdog" 2>/dev/null
+[ "${#failed[@]}" -eq 0 ] && exit 0
+printf '%s of %s containers did not answer within %s s:\n' "${#failed[@]}" "${#pids[@]}" "$PROBE_TIMEOUT_SECONDS" >&2
+printf '  %s\n' "${failed[@]}" >&2
+exit 1

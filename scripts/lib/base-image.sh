@@ -19,6 +19,11 @@
 # stand-in is reused, so a second run takes about a second.
 #
 # FB_DEBIAN_MIRROR overrides the mirror read from /etc/apt.
+#
+# With an engine elsewhere (DOCKER_HOST ssh:// or tcp://) every image goes to
+# that engine: one that this machine's engine already has is copied there
+# (docker save | docker load), else it is pulled there, else the stand-in is
+# built here and imported there.
 
 # shellcheck shell=bash
 # Bump when the packages or steps below change: an existing stand-in with
@@ -35,6 +40,17 @@ fb_base_image_ready() {
   [ "${FLASK_BRIDGE_BASE_IMAGE_FOR:-}" = "$1" ] &&
     [ "$(docker image inspect -f '{{index .Config.Labels "flask-bridge.stand-in.recipe"}}' \
       "$FLASK_BRIDGE_BASE_IMAGE" 2>/dev/null)" = "$FB_STANDIN_RECIPE" ]
+}
+
+# Copies IMAGE from this machine's engine to the remote one; false when this
+# machine has no engine or not that image.
+fb_copy_image_to_remote() {
+  local image="$1" here=(docker --host unix:///var/run/docker.sock) t0=$SECONDS
+  fb_engine_remote || return 1
+  "${here[@]}" image inspect "$image" >/dev/null 2>&1 || return 1
+  fb_log "copying $image from this machine's engine to $DOCKER_HOST"
+  "${here[@]}" save "$image" | docker load -q >/dev/null || return 1
+  fb_log "    copied in $((SECONDS - t0))s"
 }
 
 fb_ensure_base_image() {
@@ -55,6 +71,8 @@ fb_ensure_base_image() {
   local have="" pull_out=""
   if docker image inspect "$configured" >/dev/null 2>&1; then
     have="present in the engine"
+  elif fb_copy_image_to_remote "$configured"; then
+    have="copied from this machine's engine"
   else
     fb_log "base image $configured not in the engine; trying docker pull"
     if pull_out="$(timeout 120 docker pull "$configured" 2>&1)"; then
@@ -96,6 +114,11 @@ fb_ensure_base_image() {
     old_recipe="$(docker image inspect -f '{{index .Config.Labels "flask-bridge.stand-in.recipe"}}' "$standin")"
   else
     old_id=""
+  fi
+  if [ "$old_recipe" != "$recipe" ] &&
+    [ "$(docker --host unix:///var/run/docker.sock image inspect -f '{{index .Config.Labels "flask-bridge.stand-in.recipe"}}' "$standin" 2>/dev/null)" = "$recipe" ] &&
+    fb_copy_image_to_remote "$standin"; then
+    old_recipe="$recipe" old_id="$(docker image inspect -f '{{.Id}}' "$standin")"
   fi
   if [ -n "$old_id" ] && [ "$old_recipe" = "$recipe" ]; then
     fb_log "stand-in $standin already in the engine; not rebuilding"

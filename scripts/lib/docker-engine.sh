@@ -9,11 +9,120 @@
 # so DOCKER_API_VERSION must stay unset.
 #
 # FB_DOCKERD_TIMEOUT (seconds, default 60) bounds the wait for the daemon.
+#
+# An engine elsewhere (DOCKER_HOST ssh:// or tcp://, resolved by
+# fb_resolve_docker_host from docker:host or a context) is only asked: nothing
+# is installed, started or waited for here, and one that does not answer
+# fails within seconds, naming its address and the cause.
 
 # shellcheck shell=bash
+
+# Exports DOCKER_HOST for the engine the docker CLI would use, so every docker
+# command, the provider's bridged resources and its native docker.Image (which
+# reads only host/DOCKER_HOST, never a context) agree. Order as the CLI's:
+# DOCKER_HOST, then the stack's docker:host, then DOCKER_CONTEXT, then the
+# CLI's current context (`docker context use`). A context's TLS files become
+# DOCKER_CERT_PATH, which both halves of the provider read.
+fb_resolve_docker_host() {
+  [ -n "${DOCKER_HOST:-}" ] && return 0
+  local stack_file="$FB_REPO_ROOT/Pulumi.${FB_STACK:-dev}.yaml" host="" context="${DOCKER_CONTEXT:-}"
+  local config_dir="${DOCKER_CONFIG:-$HOME/.docker}"
+  [ -f "$stack_file" ] && host="$(sed -nE 's/^  docker:host: *"?([^"]*)"? *$/\1/p' "$stack_file" | head -n 1)"
+  if [ -z "$host" ]; then
+    if [ -z "$context" ] && [ -f "$config_dir/config.json" ]; then
+      context="$(sed -nE 's/.*"currentContext": *"([^"]*)".*/\1/p' "$config_dir/config.json" | head -n 1)"
+    fi
+    { [ -n "$context" ] && [ "$context" != default ]; } || return 0
+    host="$(docker context inspect "$context" --format '{{.Endpoints.docker.Host}}' 2>/dev/null)" || {
+      fb_log "ERROR: Docker context '$context' (DOCKER_CONTEXT or \`docker context use\`) does not exist"
+      return 1
+    }
+    local tls
+    tls="$config_dir/contexts/tls/$(printf '%s' "$context" | sha256sum | cut -d' ' -f1)/docker"
+    if [ -z "${DOCKER_CERT_PATH:-}" ] && [ -f "$tls/ca.pem" ]; then
+      export DOCKER_CERT_PATH="$tls" DOCKER_TLS_VERIFY=1
+    fi
+  fi
+  unset DOCKER_CONTEXT
+  export DOCKER_HOST="$host"
+}
+
+# True when the engine is not a socket on this machine: not ours to start.
+fb_engine_remote() { [ -n "${DOCKER_HOST:-}" ] && [ "${DOCKER_HOST#unix://}" = "$DOCKER_HOST" ]; }
+
+# The cause of a failed `docker version` against DOCKER_HOST, in a few words.
+fb_engine_cause() {
+  local out="$1" code="$2"
+  case "$out" in
+    *"Host key verification failed"*) echo "ssh does not trust its host key (add it to ~/.ssh/known_hosts)" ;;
+    *"Permission denied"*) echo "ssh authentication failed: no key here that it accepts" ;;
+    *"Could not resolve hostname"* | *"no such host"*) echo "its host name does not resolve" ;;
+    *"Connection refused"* | *"connection refused"*) echo "connection refused: nothing listens there" ;;
+    *"No route to host"* | *"no route to host"*) echo "no route to it" ;;
+    *"docker: command not found"* | *"docker: not found"*) echo "ssh works, but that machine has no docker CLI (ssh:// runs one there)" ;;
+    *"Cannot connect to the Docker daemon at tcp://"*)
+      # The docker CLI hides the cause for tcp://; one bounded connect finds it.
+      local hostport="${DOCKER_HOST#tcp://}" why
+      hostport="${hostport%%/*}"
+      why="$(timeout 3 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}"' _ "$hostport" 2>&1)"
+      case "$why" in
+        *"Connection refused"*) echo "connection refused: nothing listens at $hostport" ;;
+        "") echo "$hostport accepts connections but no Docker API answered" ;;
+        *) echo "no answer from $hostport" ;;
+      esac
+      ;;
+    *"Cannot connect to the Docker daemon"*) echo "ssh works, but the engine on that machine is not running" ;;
+    *"HTTP response to HTTPS client"*) echo "it speaks plain HTTP, not TLS: unset DOCKER_TLS_VERIFY and DOCKER_CERT_PATH" ;;
+    *"malformed HTTP response"* | *"client sent an HTTP request to an HTTPS server"*) echo "it wants TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH" ;;
+    *x509* | *"tls:"* | *certificate*) echo "TLS failed: $(printf '%s' "$out" | grep -oE '(x509|tls): [^"]*' | head -n 1)" ;;
+    *)
+      if [ "$code" = 124 ]; then echo "no answer within ${FB_REMOTE_TIMEOUT:-6}s"; else printf '%s\n' "$out" | grep -v '^[[:space:]]*$' | tail -n 1; fi
+      ;;
+  esac
+}
+
+# Asks the remote engine once, bounded; on failure prints one line naming it and the cause.
+fb_check_remote_engine() {
+  local out code=0
+  case "$DOCKER_HOST" in
+    ssh://*)
+      # The provider tries TLS first when DOCKER_CERT_PATH is set, and never ssh.
+      if [ -n "${DOCKER_CERT_PATH:-}" ]; then
+        fb_log "ERROR: DOCKER_HOST is $DOCKER_HOST but DOCKER_CERT_PATH is set, so the docker provider would use TLS and not ssh; unset DOCKER_CERT_PATH"
+        return 1
+      fi
+      command -v ssh >/dev/null 2>&1 || {
+        fb_log "ERROR: DOCKER_HOST is $DOCKER_HOST but there is no ssh client here (apt-get install openssh-client)"
+        return 1
+      }
+      ;;
+  esac
+  out="$(timeout "${FB_REMOTE_TIMEOUT:-6}" docker version --format '{{.Server.Version}}' 2>&1)" || code=$?
+  if [ "$code" -eq 0 ]; then
+    FB_REMOTE_VERSION="$out"
+    return 0
+  fi
+  fb_log "ERROR: the Docker engine at $DOCKER_HOST does not answer: $(fb_engine_cause "$out" "$code")"
+  return 1
+}
+
+# setup's ready check: a remote engine that does not answer ends setup at once.
+fb_engine_ready() {
+  if fb_engine_remote; then
+    fb_check_remote_engine || exit 1
+  else
+    timeout 10 docker info >/dev/null 2>&1
+  fi
+}
+
 fb_ensure_docker() {
   local log="$FB_LOG_DIR/dockerd.log" timeout="${FB_DOCKERD_TIMEOUT:-60}"
 
+  if fb_engine_remote; then
+    fb_check_remote_engine || return 1
+    fb_log "Docker engine at $DOCKER_HOST answering (server $FB_REMOTE_VERSION); nothing installed or started here"
+    return 0
+  fi
   if timeout 10 docker info >/dev/null 2>&1; then
     fb_log "Docker engine already answering"
   else

@@ -398,3 +398,46 @@ export function removeSwarmLeftovers(stackName: string): void {
   const services = labelledServices(stackName);
   if (services.length > 0) docker("service", "rm", ...services);
 }
+
+/** `docker` against another engine: env holds DOCKER_HOST (and, for TLS, DOCKER_CERT_PATH, DOCKER_TLS_VERIFY). */
+export function dockerOn(env: Readonly<Record<string, string>>, ...args: string[]): string {
+  return execFileSync("docker", args, {
+    encoding: "utf8",
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  }).trim();
+}
+
+/** Everything on that engine that carries the stack's label. */
+export function labelledOn(env: Readonly<Record<string, string>>, stackName: string): Labelled {
+  const filter = `label=flask-bridge.stack=${stackName}`;
+  const lines = (...args: string[]) =>
+    dockerOn(env, ...args)
+      .split("\n")
+      .filter((line) => line !== "")
+      .sort();
+  return {
+    containers: lines("ps", "-a", "--filter", filter, "--format", "{{.Names}}"),
+    networks: lines("network", "ls", "--filter", filter, "--format", "{{.Name}}"),
+    images: lines("image", "ls", "--filter", filter, "--format", "{{.ID}}"),
+  };
+}
+
+/** A fresh stack whose pulumi runs (and so the program and the providers) get env on top of this process's. */
+export async function freshStackWithEnv(
+  stackName: string,
+  config: Record<string, unknown>,
+  env: Readonly<Record<string, string>>,
+): Promise<Stack> {
+  const ws = await LocalWorkspace.create({ workDir: REPO_ROOT, pulumiCommand: await pulumiCommand() });
+  if ((await ws.listStacks()).some((stack) => stack.name === stackName)) {
+    await ws.removeStack(stackName, { force: true });
+  }
+  fs.rmSync(path.join(REPO_ROOT, `Pulumi.${stackName}.yaml`), { force: true });
+  const stack = await LocalWorkspace.createStack(
+    { stackName, workDir: REPO_ROOT },
+    { pulumiCommand: ws.pulumiCommand, envVars: { ...env } },
+  );
+  writeConfig(stackName, config);
+  return stack;
+}

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { baseImageOverrideFromEnv, DEFAULTS, readConfig } from "../../src/config";
+import { LOCAL_ENGINE } from "../../src/dockerHost";
 
 const root = path.join(__dirname, "..", "..");
 
@@ -61,7 +62,6 @@ describe("Pulumi.yaml", () => {
       "flask-bridge:noneMode": "true",
       "flask-bridge:namePrefix": "flask",
       "flask-bridge:bindAddress": "0.0.0.0",
-      "flask-bridge:urlHost": "localhost",
     });
   });
 });
@@ -70,8 +70,8 @@ describe("readConfig", () => {
   afterEach(() => pulumi.runtime.setAllConfig({}));
 
   it("falls back to the defaults and freezes the result", () => {
-    const config = readConfig(configFrom({}));
-    expect(config).toEqual(DEFAULTS);
+    const config = readConfig(configFrom({}), LOCAL_ENGINE);
+    expect(config).toEqual({ ...DEFAULTS, engine: LOCAL_ENGINE });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.bridgePorts)).toBe(true);
   });

@@ -258,3 +258,25 @@ describe("topologyDot in swarm mode", () => {
     ).toThrow('f.json: "services.s" must be {network, tasks, ...}');
   });
 });
+
+describe("topologyDot for an engine on another machine (npm run remote:up, a real run's outputs)", () => {
+  const file = path.join(FIXTURES, "remote-outputs.json");
+  const outputs = parseStackOutputs(JSON.parse(readFileSync(file, "utf8")), file);
+
+  it("draws this machine opening the ports of the engine's machine, as the tutorial's PC opened the VM's", () => {
+    expect(topologyDot(outputs)).toBe(readFileSync(path.join(FIXTURES, "remote-topology.dot"), "utf8"));
+  });
+
+  it("names the engine's machine by its address, and host mode on that address", () => {
+    const dot = topologyDot(outputs);
+    expect(
+      ["<b>the engine&#39;s machine 172.17.0.5</b>", "runs pulumi; opens the URLs", ":21100 on 172.17.0.5 itself"].map(
+        (text) => dot.includes(text),
+      ),
+    ).toEqual([true, true, true]);
+  });
+
+  it("keeps the local picture: no separate machine when the URLs are on localhost", () => {
+    expect(topologyDot(fixture()).includes("this machine")).toBe(false);
+  });
+});

@@ -1,6 +1,15 @@
 import * as net from "node:net";
 import { DEFAULTS } from "../../src/config";
-import { checkHostPortsFree, clashes, parseProcNetTcp, parsePs, takenMessage } from "../../src/hostPorts";
+import { LOCAL_ENGINE } from "../../src/dockerHost";
+import {
+  checkHostPortsFree,
+  clashes,
+  parseProcNetTcp,
+  parsePs,
+  parseRemoteHolders,
+  processName,
+  takenMessage,
+} from "../../src/hostPorts";
 import { type ContainerPlan, planTopology } from "../../src/plan";
 
 // Lines as the kernel prints them (trimmed after the inode column).
@@ -72,8 +81,37 @@ describe("takenMessage", () => {
     );
   });
 
+  it("says where: the engine's machine when the engine is elsewhere", () => {
+    expect(takenMessage(bridge1, { process: "python3", pid: 310 }, "the engine's machine 172.17.0.5")).toBe(
+      "Invalid config flask-bridge:bridgePorts[0] = 5001: host port 5001 is already taken on the engine's machine 172.17.0.5 by python3 (pid 310), so flask-bridge-1 cannot bind it. Stop that process or choose another port; nothing was created.",
+    );
+  });
+
   it("says how to look when the holder cannot be found", () => {
     expect(takenMessage(bridge1, undefined)).toContain("another process (see: ss -ltnp 'sport = :5001')");
+  });
+});
+
+describe("processName", () => {
+  it("takes argv[0]'s base name, not the thread name in comm (Node 24 calls its main thread MainThread)", () => {
+    expect([
+      processName("/usr/local/bin/node\0/repo/server.js\0", "/usr/local/bin/node", "MainThread\n"),
+      processName("sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups\0", "/usr/sbin/sshd", "sshd\n"),
+      processName("", "/usr/sbin/docker-proxy", "docker-proxy\n"),
+      processName("", "", "nginx\n"),
+    ]).toEqual(["node", "sshd", "docker-proxy", "nginx"]);
+  });
+});
+
+describe("parseRemoteHolders", () => {
+  it("reads the engine machine's 'inode pid cgroup-id argv0' lines", () => {
+    const cid = "d".repeat(64);
+    expect([
+      ...parseRemoteHolders(`4242 310 - python3 -m http.server 21901\n5151 77 ${cid} /usr/sbin/docker-proxy\n\n`),
+    ]).toEqual([
+      ["4242", { pid: 310, process: "python3" }],
+      ["5151", { pid: 77, process: "docker-proxy", containerId: cid }],
+    ]);
   });
 });
 
@@ -87,7 +125,7 @@ describe("checkHostPortsFree on this machine", () => {
         { ...DEFAULTS, bridgePorts: [port], customPorts: [], hostMode: false, bindAddress: "127.0.0.1" },
         "unit",
       );
-      expect(() => checkHostPortsFree(plan.containers, "127.0.0.1", "unit")).toThrow(
+      expect(() => checkHostPortsFree(plan.containers, "127.0.0.1", "unit", LOCAL_ENGINE)).toThrow(
         `host port ${port} is already taken on this machine by node (pid ${process.pid})`,
       );
     } finally {
@@ -101,6 +139,6 @@ describe("checkHostPortsFree on this machine", () => {
     const port = (server.address() as net.AddressInfo).port;
     await new Promise((resolve) => server.close(resolve));
     const plan = planTopology({ ...DEFAULTS, bridgePorts: [port], customPorts: [], hostMode: false }, "unit");
-    expect(() => checkHostPortsFree(plan.containers, "0.0.0.0", "unit")).not.toThrow();
+    expect(() => checkHostPortsFree(plan.containers, "0.0.0.0", "unit", LOCAL_ENGINE)).not.toThrow();
   });
 });

@@ -1,4 +1,5 @@
 import { DEFAULTS, type FlaskBridgeConfig } from "../../src/config";
+import { parseEngine } from "../../src/dockerHost";
 import { HEALTHCHECK, planTopology, type SwarmCluster } from "../../src/plan";
 
 function withConfig(overrides: Partial<FlaskBridgeConfig>): FlaskBridgeConfig {
@@ -459,5 +460,47 @@ describe("planTopology refuses what Swarm cannot run, saying why", () => {
 
   it("does not hold engine mode to Swarm's rules", () => {
     expect(() => planTopology(withConfig({ bindAddress: "127.0.0.1", replicas: 9 }), "dev")).not.toThrow();
+  });
+});
+
+describe("planTopology on an engine on another machine", () => {
+  const engine = parseEngine("ssh://root@192.168.0.4");
+
+  it("opens and probes the apps at the machine's address, as the tutorial opened VM:5001 from the PC", () => {
+    const plan = planTopology(withConfig({ engine }), "dev");
+    expect(plan.containers.map(({ dockerName, url, probeUrl }) => [dockerName, url, probeUrl])).toEqual([
+      ["flask-bridge-1", "http://192.168.0.4:5001", "http://192.168.0.4:5001"],
+      ["flask-bridge-2", "http://192.168.0.4:5002", "http://192.168.0.4:5002"],
+      ["flask-bridge-3", "http://192.168.0.4:5003", "http://192.168.0.4:5003"],
+      ["flask-custom-1", "http://192.168.0.4:5004", "http://192.168.0.4:5004"],
+      ["flask-custom-2", "http://192.168.0.4:5005", "http://192.168.0.4:5005"],
+      ["flask-custom-3", "http://192.168.0.4:5006", "http://192.168.0.4:5006"],
+      ["flask-host", "http://192.168.0.4:5000", "http://192.168.0.4:5000"],
+      ["flask-none", null, null],
+    ]);
+  });
+
+  it("uses urlHost when it is set, and the bind address when it is one of the machine's", () => {
+    const named = planTopology(withConfig({ engine, urlHost: "vm.home" }), "dev");
+    const bound = planTopology(withConfig({ engine, bindAddress: "10.0.0.4" }), "dev");
+    expect([named.containers[0]?.url, named.containers[0]?.probeUrl, bound.containers[0]?.url]).toEqual([
+      "http://vm.home:5001",
+      "http://vm.home:5001",
+      "http://10.0.0.4:5001",
+    ]);
+  });
+
+  it("keeps localhost and loopback probes for a local engine", () => {
+    const plan = planTopology(withConfig({ engine: parseEngine("unix:///var/run/docker.sock") }), "dev");
+    expect([plan.containers[0]?.url, plan.containers[0]?.probeUrl]).toEqual([
+      "http://localhost:5001",
+      "http://127.0.0.1:5001",
+    ]);
+  });
+
+  it("refuses a loopback bind address, which nobody here could open", () => {
+    expect(errorOf(() => planTopology(withConfig({ engine, bindAddress: "127.0.0.1" }), "dev")).message).toBe(
+      'Invalid config flask-bridge:bindAddress = "127.0.0.1": is the loopback of the engine\'s machine (ssh://root@192.168.0.4), which no one here can open; use "0.0.0.0" or one of that machine\'s addresses',
+    );
   });
 });

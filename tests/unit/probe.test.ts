@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { parseReadiness, READINESS_SCRIPT } from "../../src/ReadinessProbe";
+import { parseReadiness, READINESS_SCRIPT_FILE, readyTimeoutSeconds } from "../../src/ReadinessProbe";
 
 /**
  * The readiness probe is `up`'s gate, so it runs here for real against local
@@ -20,7 +20,7 @@ function runProbe(urls: readonly string[], timeoutSeconds: number): Promise<Prob
   return new Promise((resolve) => {
     execFile(
       "bash",
-      ["-c", READINESS_SCRIPT],
+      [READINESS_SCRIPT_FILE],
       { env: { ...process.env, PROBE_TARGETS: targets, PROBE_TIMEOUT_SECONDS: String(timeoutSeconds) } },
       (error, stdout, stderr) => {
         const code = error ? Number((error as NodeJS.ErrnoException & { code?: number }).code ?? 1) : 0;
@@ -83,7 +83,11 @@ describe("the readiness probe that gates up", () => {
     try {
       // bash counts whole seconds: a 2 s deadline leaves at least 1 s of tries.
       const run = await runProbe([server.url], 2);
-      expect(run).toEqual({ code: 1, stdout: "", stderr: `no answer from ${server.url}\n` });
+      expect(run).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: `1 of 1 containers did not answer within 2 s:\n  app-1: no answer from ${server.url}\n`,
+      });
       // It kept asking (every 100 ms) until its deadline, not once.
       expect(server.requests()).toBeGreaterThan(1);
     } finally {
@@ -96,7 +100,11 @@ describe("the readiness probe that gates up", () => {
     const { url } = server;
     await server.close();
     const run = await runProbe([url], 1);
-    expect(run).toEqual({ code: 1, stdout: "", stderr: `no answer from ${url}\n` });
+    expect(run).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `1 of 1 containers did not answer within 1 s:\n  app-1: no answer from ${url}\n`,
+    });
   });
 
   it("waits for all apps at once, and fails naming only the one that never answered", async () => {
@@ -107,12 +115,20 @@ describe("the readiness probe that gates up", () => {
     try {
       const run = await runProbe([slow.url, fine.url, dead.url], 2);
       expect(run.code).toBe(1);
-      expect(run.stderr).toBe(`no answer from ${dead.url}\n`);
+      expect(run.stderr).toBe(`1 of 3 containers did not answer within 2 s:\n  app-3: no answer from ${dead.url}\n`);
       expect(run.stdout.split("\n").sort()).toEqual(["", "app-1\tHello, World!", "app-2\tHello, World!"]);
       expect(slow.connections()).toBe(5);
     } finally {
       await Promise.all([slow.close(), fine.close()]);
     }
+  });
+});
+
+describe("readyTimeoutSeconds", () => {
+  it("is 180 s unless FB_READY_TIMEOUT gives a whole number of seconds", () => {
+    expect(readyTimeoutSeconds({})).toBe(180);
+    expect(readyTimeoutSeconds({ FB_READY_TIMEOUT: "5" })).toBe(5);
+    expect(readyTimeoutSeconds({ FB_READY_TIMEOUT: "soon" })).toBe(180);
   });
 });
 

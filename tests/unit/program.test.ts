@@ -1,4 +1,4 @@
-import { READINESS_SCRIPT } from "../../src/ReadinessProbe";
+import { READINESS_COMMAND, READINESS_SCRIPT_FILE, READINESS_SCRIPT_SHA256 } from "../../src/ReadinessProbe";
 import { type Declared, ENGINE_PLATFORM, LABELS, ofType, runProgram as runMocked } from "./mockProgram";
 
 /**
@@ -220,9 +220,10 @@ describe("the program with the tutorial's config", () => {
     const probes = ofType(run.declared, "command:local:Command").filter(({ name }) => name === "readiness-command");
     expect(probes.map(({ inputs }) => [inputs.create, inputs.interpreter, inputs.environment])).toEqual([
       [
-        READINESS_SCRIPT,
+        READINESS_COMMAND,
         ["bash", "-c"],
         {
+          PROBE_SCRIPT: READINESS_SCRIPT_FILE,
           PROBE_TARGETS: [
             "flask-bridge-1 http://127.0.0.1:5001",
             "flask-bridge-2 http://127.0.0.1:5002",
@@ -237,12 +238,13 @@ describe("the program with the tutorial's config", () => {
         },
       ],
     ]);
-    // Every container's ID: a replaced container runs the probe again.
-    expect(probes[0]?.inputs.triggers).toEqual(
-      ["bridge-1", "bridge-2", "bridge-3", "custom-1", "custom-2", "custom-3", "host", "none"].map(
+    // The script's hash and every container's ID: a changed script or a replaced container runs the probe again.
+    expect(probes[0]?.inputs.triggers).toEqual([
+      READINESS_SCRIPT_SHA256,
+      ...["bridge-1", "bridge-2", "bridge-3", "custom-1", "custom-2", "custom-3", "host", "none"].map(
         (name) => `${name}-container-id`,
       ),
-    );
+    ]);
   });
 
   it("exports the output contract for all 8 containers", () => {
