@@ -89,6 +89,7 @@ remember_ssh() {
     printf '# <<< %s %s\n' "$SSH_MARK" "$name"
     cat "$config"
   } >"$config.new"
+  chmod 600 "$config.new"
   mv "$config.new" "$config"
 }
 
