@@ -1,17 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BridgeNetwork } from "./src/BridgeNetwork";
-import { ClusterImage } from "./src/ClusterImage";
-import { baseImageOverrideFromEnv, readConfig } from "./src/config";
-import { enginePlatform } from "./src/enginePlatform";
-import { ConfigError } from "./src/errors";
-import { type ContainerOutput, FlaskContainer } from "./src/FlaskContainer";
-import { FlaskImage } from "./src/FlaskImage";
-import { checkHostPortsFree } from "./src/hostPorts";
-import { OverlayNetwork } from "./src/OverlayNetwork";
-import { planTopology, type SwarmPlan } from "./src/plan";
-import { ReadinessProbe } from "./src/ReadinessProbe";
-import { type ServiceOutput, SwarmService } from "./src/SwarmService";
-import { readSwarmCluster } from "./src/swarmCluster";
+import { BridgeNetwork } from "./src/components/BridgeNetwork";
+import { ClusterImage } from "./src/components/ClusterImage";
+import { type ContainerOutput, FlaskContainer } from "./src/components/FlaskContainer";
+import { FlaskImage } from "./src/components/FlaskImage";
+import { OverlayNetwork } from "./src/components/OverlayNetwork";
+import { ReadinessProbe } from "./src/components/ReadinessProbe";
+import { type ServiceOutput, SwarmService } from "./src/components/SwarmService";
+import { enginePlatform } from "./src/machine/enginePlatform";
+import { checkHostPortsFree } from "./src/machine/hostPorts";
+import { readSwarmCluster } from "./src/machine/swarmCluster";
+import { baseImageOverrideFromEnv, readConfig } from "./src/plan/config";
+import { ConfigError } from "./src/plan/errors";
+import { planTopology, type SwarmPlan } from "./src/plan/plan";
 
 // Validation happens here, before any resource is declared. RunError: Pulumi
 // prints a config error as its message alone, without a stack trace.

@@ -3,13 +3,13 @@
  *
  * Draws the live stack's topology as topology.svg: reads the outputs with
  * `scripts/pulumi.sh stack output --json` (or from FILE, a saved copy of that
- * JSON), builds DOT with src/diagram.ts and lays it out with Graphviz compiled
+ * JSON), builds DOT with src/views/diagram.ts and lays it out with Graphviz compiled
  * to WebAssembly (@hpcc-js/wasm-graphviz): no browser, no dot binary.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { FONT, parseStackOutputs, topologyDot } from "../src/diagram";
+import { FONT, parseStackOutputs, topologyDot } from "../src/views/diagram";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const SVG_TITLE = "flask-bridge: Docker network topology";

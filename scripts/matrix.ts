@@ -2,16 +2,16 @@
  * npm run matrix [-- --out PATH]
  *
  * Measures who reaches whom on the live stack (dev, or $FB_STACK): one
- * `docker exec` of src/connectivity.py per container, four at a time, each
+ * `docker exec` of src/machine/connectivity.py per container, four at a time, each
  * running all of its tries at once. Prints the matrix, writes it as an SVG
  * grid (default docs/connectivity.svg) and exits 1 when any try differs from
- * what Docker's rules predict for the stack's plan (src/connectivity.ts).
+ * what Docker's rules predict for the stack's plan (src/plan/connectivity.ts).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { readConfig } from "../src/config";
+import { readConfig } from "../src/plan/config";
 import {
   expectedConnectivity,
   type Matrix,
@@ -21,13 +21,13 @@ import {
   type ProbeRequest,
   probeRequests,
   type TryResult,
-} from "../src/connectivity";
-import { matrixDot, matrixTable } from "../src/connectivityView";
-import { FONT, parseStackOutputs, type StackOutputs } from "../src/diagram";
-import { planTopology, type TopologyPlan } from "../src/plan";
+} from "../src/plan/connectivity";
+import { planTopology, type TopologyPlan } from "../src/plan/plan";
+import { matrixDot, matrixTable } from "../src/views/connectivityView";
+import { FONT, parseStackOutputs, type StackOutputs } from "../src/views/diagram";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
-const PROBE = readFileSync(path.join(REPO_ROOT, "src", "connectivity.py"), "utf8");
+const PROBE = readFileSync(path.join(REPO_ROOT, "src", "machine", "connectivity.py"), "utf8");
 /** Execs at once: enough to overlap the 1.5 s timeouts, few enough for 2 cores. */
 const CONCURRENCY = 4;
 /** A hung exec must not hang the matrix: every try inside has its own 1.5 s timeout. */

@@ -305,7 +305,7 @@ EOF
   local versions_label
   versions_label="$(docker image inspect -f '{{index .Config.Labels "flask-bridge.stand-in.versions"}}' "$standin" 2>/dev/null)"
   export FLASK_BRIDGE_BASE_IMAGE="$standin"
-  # The program substitutes the stand-in only for this image (src/config.ts).
+  # The program substitutes the stand-in only for this image (src/plan/config.ts).
   export FLASK_BRIDGE_BASE_IMAGE_FOR="$configured"
   export FLASK_BRIDGE_BASE_IMAGE_NOTE="Configured base image $configured could not be pulled, so the stand-in $standin built from Debian $suite packages${versions_label:+ ($versions_label)} is used instead."
   {

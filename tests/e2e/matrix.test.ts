@@ -7,8 +7,8 @@ import {
   type Matrix,
   type Measured,
   WAYS,
-} from "../../src/connectivity";
-import { parseStackOutputs, type StackOutputs } from "../../src/diagram";
+} from "../../src/plan/connectivity";
+import { parseStackOutputs, type StackOutputs } from "../../src/views/diagram";
 import {
   expectOfficialPlugins,
   freshStack,

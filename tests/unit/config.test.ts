@@ -2,8 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
-import { baseImageOverrideFromEnv, DEFAULTS, readConfig } from "../../src/config";
-import { LOCAL_ENGINE } from "../../src/dockerHost";
+import { LOCAL_ENGINE } from "../../src/machine/dockerHost";
+import { baseImageOverrideFromEnv, DEFAULTS, readConfig } from "../../src/plan/config";
 
 const root = path.join(__dirname, "..", "..");
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { DEFAULTS, type FlaskBridgeConfig } from "../../src/config";
+import { DEFAULTS, type FlaskBridgeConfig } from "../../src/plan/config";
 import {
   type Cell,
   category,
@@ -12,9 +12,9 @@ import {
   mismatches,
   probeRequests,
   WAYS,
-} from "../../src/connectivity";
-import { parseStackOutputs } from "../../src/diagram";
-import { planTopology } from "../../src/plan";
+} from "../../src/plan/connectivity";
+import { planTopology } from "../../src/plan/plan";
+import { parseStackOutputs } from "../../src/views/diagram";
 
 const OUTPUTS_FILE = path.join(__dirname, "fixtures", "outputs.json");
 

@@ -1,5 +1,5 @@
 /**
- * src/connectivity.py, run for real with the host's python3 against servers on
+ * src/machine/connectivity.py, run for real with the host's python3 against servers on
  * loopback: each kind of outcome, from a real socket. The host's resolver is
  * not Docker's embedded DNS, so names must never be sent to it.
  */
@@ -8,9 +8,9 @@ import * as http from "node:http";
 import * as net from "node:net";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import type { ProbeRequest, TryResult } from "../../src/connectivity";
+import type { ProbeRequest, TryResult } from "../../src/plan/connectivity";
 
-const PROBE = path.join(__dirname, "..", "..", "src", "connectivity.py");
+const PROBE = path.join(__dirname, "..", "..", "src", "machine", "connectivity.py");
 const servers: net.Server[] = [];
 const sockets: net.Socket[] = [];
 

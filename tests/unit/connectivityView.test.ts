@@ -5,8 +5,8 @@
  */
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
-import type { Expected, Matrix, Measured } from "../../src/connectivity";
-import { GLYPHS, legend, matrixDot, matrixTable, shortNames } from "../../src/connectivityView";
+import type { Expected, Matrix, Measured } from "../../src/plan/connectivity";
+import { GLYPHS, legend, matrixDot, matrixTable, shortNames } from "../../src/views/connectivityView";
 
 const ROOT = path.resolve(__dirname, "../..");
 const na: Measured = { outcome: "na", detail: "" };

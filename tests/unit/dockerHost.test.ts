@@ -1,4 +1,4 @@
-import { LOCAL_ENGINE, parseEngine, resolveEngine } from "../../src/dockerHost";
+import { LOCAL_ENGINE, parseEngine, resolveEngine } from "../../src/machine/dockerHost";
 
 function errorOf(fn: () => unknown): string {
   try {

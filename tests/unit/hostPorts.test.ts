@@ -1,6 +1,5 @@
 import * as net from "node:net";
-import { DEFAULTS } from "../../src/config";
-import { LOCAL_ENGINE } from "../../src/dockerHost";
+import { LOCAL_ENGINE } from "../../src/machine/dockerHost";
 import {
   checkHostPortsFree,
   clashes,
@@ -9,8 +8,9 @@ import {
   parseRemoteHolders,
   processName,
   takenMessage,
-} from "../../src/hostPorts";
-import { type ContainerPlan, planTopology } from "../../src/plan";
+} from "../../src/machine/hostPorts";
+import { DEFAULTS } from "../../src/plan/config";
+import { type ContainerPlan, planTopology } from "../../src/plan/plan";
 
 // Lines as the kernel prints them (trimmed after the inode column).
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode

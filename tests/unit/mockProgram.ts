@@ -31,10 +31,10 @@ export async function runProgram(
   const declared = options.declared ?? [];
   jest.resetModules();
   const portCheck = jest.fn((..._args: unknown[]) => declared.length);
-  jest.doMock("../../src/hostPorts", () => ({ checkHostPortsFree: portCheck }));
+  jest.doMock("../../src/machine/hostPorts", () => ({ checkHostPortsFree: portCheck }));
   const readSwarmCluster = jest.fn(() => (options.swarmNodes == null ? null : { nodes: options.swarmNodes }));
-  jest.doMock("../../src/swarmCluster", () => ({ readSwarmCluster }));
-  jest.doMock("../../src/enginePlatform", () => ({ enginePlatform: () => ENGINE_PLATFORM }));
+  jest.doMock("../../src/machine/swarmCluster", () => ({ readSwarmCluster }));
+  jest.doMock("../../src/machine/enginePlatform", () => ({ enginePlatform: () => ENGINE_PLATFORM }));
   // A shell that sourced scripts/env.sh names setup's stand-in base image; these tests plan without one.
   for (const key of ["FLASK_BRIDGE_BASE_IMAGE", "FLASK_BRIDGE_BASE_IMAGE_FOR", "FLASK_BRIDGE_BASE_IMAGE_NOTE"]) {
     delete process.env[key];

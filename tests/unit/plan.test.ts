@@ -1,6 +1,6 @@
-import { DEFAULTS, type FlaskBridgeConfig } from "../../src/config";
-import { parseEngine } from "../../src/dockerHost";
-import { HEALTHCHECK, planTopology, type SwarmCluster } from "../../src/plan";
+import { parseEngine } from "../../src/machine/dockerHost";
+import { DEFAULTS, type FlaskBridgeConfig } from "../../src/plan/config";
+import { HEALTHCHECK, planTopology, type SwarmCluster } from "../../src/plan/plan";
 
 function withConfig(overrides: Partial<FlaskBridgeConfig>): FlaskBridgeConfig {
   return { ...DEFAULTS, ...overrides };

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { parseReadiness, READINESS_SCRIPT_FILE, readyTimeoutSeconds } from "../../src/ReadinessProbe";
+import { parseReadiness, READINESS_SCRIPT_FILE, readyTimeoutSeconds } from "../../src/components/ReadinessProbe";
 
 /**
  * The readiness probe is `up`'s gate, so it runs here for real against local

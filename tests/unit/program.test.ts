@@ -1,4 +1,4 @@
-import { READINESS_COMMAND, READINESS_SCRIPT_FILE, READINESS_SCRIPT_SHA256 } from "../../src/ReadinessProbe";
+import { READINESS_COMMAND, READINESS_SCRIPT_FILE, READINESS_SCRIPT_SHA256 } from "../../src/components/ReadinessProbe";
 import { type Declared, ENGINE_PLATFORM, LABELS, ofType, runProgram as runMocked } from "./mockProgram";
 
 /**

@@ -218,7 +218,8 @@ describe("the program in swarm mode with other config", () => {
 
 describe("the env a Swarm service gives the docker provider", () => {
   // Required here: the program tests above import Pulumi on fresh module registries.
-  const { providerEnv } = require("../../src/SwarmService") as typeof import("../../src/SwarmService");
+  const { providerEnv } =
+    require("../../src/components/SwarmService") as typeof import("../../src/components/SwarmService");
 
   it("keeps one variable, leaving out HOST when it is the app's default", () => {
     expect(providerEnv({ PORT: "19000", HOST: "0.0.0.0" })).toEqual({ PORT: "19000" });

@@ -1,8 +1,8 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import type { EndpointMode, HealthcheckPlan, PublishMode, ServicePlan } from "../plan/plan";
 import { toLabelList } from "./labels";
-import type { EndpointMode, HealthcheckPlan, PublishMode, ServicePlan } from "./plan";
 import { READY_TIMEOUT_SECONDS } from "./ReadinessProbe";
 
 export interface SwarmServiceArgs {

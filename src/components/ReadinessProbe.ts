@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { currentEngine } from "./dockerHost";
+import { currentEngine } from "../machine/dockerHost";
 
 /**
  * How long a new container may take to answer (FB_READY_TIMEOUT seconds

@@ -1,7 +1,7 @@
-import type { ContainerOutput } from "./FlaskContainer";
-import { cidrContains, parseCidr, parseIpv4 } from "./ipv4";
-import { APP_PORT } from "./plan";
-import type { ServiceOutput } from "./SwarmService";
+import type { ContainerOutput } from "../components/FlaskContainer";
+import type { ServiceOutput } from "../components/SwarmService";
+import { cidrContains, parseCidr, parseIpv4 } from "../plan/ipv4";
+import { APP_PORT } from "../plan/plan";
 
 /**
  * The stack's outputs drawn as a Graphviz DOT graph, in the shape of the

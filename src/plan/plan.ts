@@ -1,5 +1,5 @@
+import { type Engine, LOCAL_ENGINE } from "../machine/dockerHost";
 import type { BaseImageOverride, FlaskBridgeConfig } from "./config";
-import { type Engine, LOCAL_ENGINE } from "./dockerHost";
 import { ConfigError, configKey, invalid } from "./errors";
 import { cidrContains, cidrSize, cidrsOverlap, formatCidr, formatIpv4, parseCidr, parseIpv4 } from "./ipv4";
 
@@ -143,7 +143,7 @@ const HOST_NAME =
   /^(?=.{1,253}$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
 /**
- * `cluster` is what `docker node ls` said (src/swarmCluster.ts), null when the
+ * `cluster` is what `docker node ls` said (src/machine/swarmCluster.ts), null when the
  * engine is no swarm manager; only swarm mode reads it.
  */
 export function planTopology(

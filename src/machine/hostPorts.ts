@@ -2,9 +2,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../plan/errors";
+import type { ContainerPlan } from "../plan/plan";
 import { currentEngine, type Engine } from "./dockerHost";
-import { ConfigError } from "./errors";
-import type { ContainerPlan } from "./plan";
 
 /**
  * Host ports held by someone else, found before any resource is declared.

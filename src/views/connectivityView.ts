@@ -6,7 +6,7 @@ import {
   mismatches,
   type Outcome,
   WAYS,
-} from "./connectivity";
+} from "../plan/connectivity";
 import { FONT, html, id } from "./diagram";
 
 /**

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import type { SwarmCluster } from "./plan";
+import type { SwarmCluster } from "../plan/plan";
 
 /**
  * Asks this Docker engine about its swarm, for planTopology to validate

@@ -1,5 +1,5 @@
-import type { StackOutputs } from "./diagram";
-import type { ContainerOutput } from "./FlaskContainer";
+import type { ContainerOutput } from "../components/FlaskContainer";
+import type { StackOutputs } from "../views/diagram";
 import { APP_PORT, type ContainerPlan, type TopologyPlan } from "./plan";
 
 /**
@@ -7,7 +7,7 @@ import { APP_PORT, type ContainerPlan, type TopologyPlan } from "./plan";
  * name resolve, and does the app answer by IP, by name, and through the port
  * the host publishes? `expectedConnectivity` says what Docker's rules predict
  * from the plan alone; `probeRequests` and `measuredMatrix` turn the stack's
- * outputs into tries for src/connectivity.py and its answers back into the
+ * outputs into tries for src/machine/connectivity.py and its answers back into the
  * same shape, so the two are compared cell by cell. Pure: no I/O.
  */
 
@@ -145,7 +145,7 @@ function unionKeys(a: object, b: object): string[] {
   return [...new Set([...Object.keys(a), ...Object.keys(b)])];
 }
 
-/** One try for src/connectivity.py. */
+/** One try for src/machine/connectivity.py. */
 export interface Try {
   target: string;
   way: Way;
@@ -154,7 +154,7 @@ export interface Try {
   port: number;
 }
 
-/** What one `docker exec` of src/connectivity.py gets as its argument. */
+/** What one `docker exec` of src/machine/connectivity.py gets as its argument. */
 export interface ProbeRequest {
   timeout: number;
   /** Containers on the source's network, as Docker lists them: the names its embedded DNS knows. */
@@ -208,7 +208,7 @@ export function probeRequests(
   );
 }
 
-/** One answer line of src/connectivity.py. */
+/** One answer line of src/machine/connectivity.py. */
 export interface TryResult {
   target: string;
   way: Way;

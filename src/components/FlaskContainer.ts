@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import type { ContainerPlan, HealthcheckPlan } from "../plan/plan";
 import { toLabelList } from "./labels";
-import type { ContainerPlan, HealthcheckPlan } from "./plan";
 import type { ProbeTarget } from "./ReadinessProbe";
 
 export interface FlaskContainerArgs {

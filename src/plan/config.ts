@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { currentEngine, type Engine } from "./dockerHost";
+import { currentEngine, type Engine } from "../machine/dockerHost";
 import { CONFIG_NAMESPACE, invalid } from "./errors";
 
 /**
@@ -31,7 +31,7 @@ export interface FlaskBridgeConfig {
   readonly swarmPublishMode: string;
   /** Swarm mode: "vip" (one virtual IP, needs IPVS) or "dnsrr" (DNS round-robin over task IPs). */
   readonly swarmEndpointMode: string;
-  /** Not a flask-bridge key: the engine from DOCKER_HOST or docker:host (src/dockerHost.ts). */
+  /** Not a flask-bridge key: the engine from DOCKER_HOST or docker:host (src/machine/dockerHost.ts). */
   readonly engine?: Engine;
 }
 
