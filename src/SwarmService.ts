@@ -78,7 +78,7 @@ const answers = (url) => new Promise((resolve) => {
 const address = (node) =>
   node.Status.Addr && node.Status.Addr !== "0.0.0.0" ? node.Status.Addr : (node.ManagerStatus?.Addr ?? "").replace(/:[0-9]+$/, "");
 function nodes() {
-  return inspect("node", "inspect", ...docker("node", "ls", "-q").split("\n").filter(Boolean)).map((node) => ({
+  return inspect("node", "inspect", ...docker("node", "ls", "-q").split("\\n").filter(Boolean)).map((node) => ({
     id: node.ID,
     ready: node.Status.State === "ready",
     output: {
@@ -90,7 +90,7 @@ function nodes() {
   }));
 }
 function tasks(byId) {
-  const ids = docker("service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", env.SERVICE).split("\n").filter(Boolean);
+  const ids = docker("service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", env.SERVICE).split("\\n").filter(Boolean);
   if (ids.length === 0) return [];
   return inspect("inspect", "--type", "task", ...ids).map((task) => {
     const node = byId.get(task.NodeID)?.output ?? { name: task.NodeID, address: "" };
@@ -129,7 +129,7 @@ function tasks(byId) {
       }
       if (answered.length > 0) last += "; no answer from " + urls.filter((_, index) => !answered[index]).join(", ");
     } catch (error) {
-      last = String(error.message ?? error).split("\n")[0];
+      last = String(error.message ?? error).split("\\n")[0];
     }
     if (Date.now() > deadline) {
       console.error("service " + env.SERVICE + " not ready after " + env.PROBE_TIMEOUT_SECONDS + " s: " + last);

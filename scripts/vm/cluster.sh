@@ -25,20 +25,21 @@ source "$FB_REPO_ROOT/scripts/vm/base-disk.sh"
 VM_DIR="$FLASK_BRIDGE_HOME/vm"
 RUN_DIR="$VM_DIR/run"
 CLUSTER_ENV="$RUN_DIR/cluster.env"
-SSH_CONFIG="$VM_DIR/ssh_config"
+# System-wide (Debian's ssh_config includes ssh_config.d/*.conf): ssh, docker and
+# the docker provider all find it, and ~/.ssh/config stays the user's.
+SSH_CONFIG=/etc/ssh/ssh_config.d/flask-bridge-vm.conf
 BRIDGE=fbvm0
 NET_PREFIX=10.213.200
 NODES="${FLASK_BRIDGE_VM_NODES:-3}"
 VM_MEMORY_MB="${FLASK_BRIDGE_VM_MEMORY_MB:-1024}"
 IPT_COMMENT="flask-bridge.cluster=vm"
-SSH_INCLUDE="Include $SSH_CONFIG # flask-bridge.cluster=vm"
 
 vm_name() { echo "fbvm-$1"; }
 vm_addr() { echo "$NET_PREFIX.$((10 + $1))"; }
 vssh() {
   local n="$1"
   shift
-  ssh -F "$SSH_CONFIG" "$(vm_addr "$n")" "$@"
+  ssh "$(vm_addr "$n")" "$@"
 }
 
 # wait_for SECONDS WHAT CMD...: polls CMD every second, bounded.
@@ -94,18 +95,21 @@ net_down() {
   ip link del "$BRIDGE" 2>/dev/null || true
 }
 
-# ssh to every VM by address with the key and host key of the base disk; docker
-# and the docker provider find it through ~/.ssh/config. One connection per VM
-# carries every session (docker over ssh opens one per API connection).
+# ssh to every VM by address with the key and host key of the base disk. One
+# connection per VM carries every session (docker over ssh opens one per API
+# connection, each running `docker system dial-stdio` in the VM).
 ssh_config_up() {
+  grep -qs '^Include /etc/ssh/ssh_config.d/\*.conf' /etc/ssh/ssh_config ||
+    fb_die "/etc/ssh/ssh_config does not include /etc/ssh/ssh_config.d/*.conf, where the VMs' ssh settings go"
   cat >"$SSH_CONFIG" <<EOF
-# Written by scripts/vm/cluster.sh up; removed by down.
+# flask-bridge VM cluster ($FLASK_BRIDGE_HOME): written by scripts/vm/cluster.sh up, removed by down.
 Host $NET_PREFIX.*
   User root
   IdentityFile $FBVM_BASE/id_ed25519
   IdentitiesOnly yes
   UserKnownHostsFile $FBVM_BASE/known_hosts
   StrictHostKeyChecking yes
+  BatchMode yes
   LogLevel ERROR
   ConnectTimeout 5
   ServerAliveInterval 5
@@ -114,27 +118,14 @@ Host $NET_PREFIX.*
   ControlPath $VM_DIR/cm-%h
   ControlPersist 120
 EOF
-  install -d -m 700 "$HOME/.ssh"
-  touch "$HOME/.ssh/config"
-  if ! grep -qxF "$SSH_INCLUDE" "$HOME/.ssh/config"; then
-    # First, so it is global rather than inside another Host block.
-    { echo "$SSH_INCLUDE"; cat "$HOME/.ssh/config"; } >"$HOME/.ssh/config.fbvm"
-    mv "$HOME/.ssh/config.fbvm" "$HOME/.ssh/config"
-    chmod 600 "$HOME/.ssh/config"
-  fi
 }
 
 ssh_config_down() {
   local n
   if [ -f "$SSH_CONFIG" ]; then
     for n in $(seq "$NODES"); do
-      ssh -F "$SSH_CONFIG" -O exit "$(vm_addr "$n")" >/dev/null 2>&1 || true
+      ssh -O exit "$(vm_addr "$n")" >/dev/null 2>&1 || true
     done
-  fi
-  if [ -f "$HOME/.ssh/config" ] && grep -qxF "$SSH_INCLUDE" "$HOME/.ssh/config"; then
-    grep -vxF "$SSH_INCLUDE" "$HOME/.ssh/config" >"$HOME/.ssh/config.fbvm" || true
-    mv "$HOME/.ssh/config.fbvm" "$HOME/.ssh/config"
-    chmod 600 "$HOME/.ssh/config"
   fi
   rm -f "$SSH_CONFIG" "$VM_DIR"/cm-*
 }
@@ -188,8 +179,8 @@ swarm_form() {
     pids+=($!)
   done
   for n in "${pids[@]}"; do wait "$n"; done
-  wait_for 120 "$NODES Ready nodes" bash -c '[ "$(ssh -F "$1" "$2" docker node ls --format "{{.Status}}" | grep -c "^Ready$")" -ge "$3" ]' \
-    _ "$SSH_CONFIG" "$(vm_addr 1)" "$NODES"
+  wait_for 120 "$NODES Ready nodes" bash -c '[ "$(ssh "$1" docker node ls --format "{{.Status}}" | grep -c "^Ready$")" -ge "$2" ]' \
+    _ "$(vm_addr 1)" "$NODES"
 }
 
 vms_start() {
@@ -253,7 +244,7 @@ other_nodes() {
   echo "$FBVM_NODES" | tr ' ' '\n' | sed '/^$/d' | grep -vx "$(vm_addr 1)" || true
 }
 
-remote_id() { ssh -F "$SSH_CONFIG" "$1" docker image inspect -f '{{.Id}}' "$2" 2>/dev/null || true; }
+remote_id() { ssh "$1" docker image inspect -f '{{.Id}}' "$2" 2>/dev/null || true; }
 
 # The image is built on the manager (DOCKER_HOST); every other node gets it
 # from there, without the base image's layers, which every VM already has.
@@ -266,8 +257,8 @@ load_images() {
     for addr in $(other_nodes); do
       [ "$(remote_id "$addr" "$image")" = "$id" ] && continue
       fb_step "copy $image to $addr (its own layers only)" bash -c \
-        'ssh -F "$1" "$2" fbvm-thin-save "$4" "$5" | ssh -F "$1" "$3" docker load -q >/dev/null' \
-        _ "$SSH_CONFIG" "$manager" "$addr" "$image" "$FBVM_BASE_IMAGE"
+        'ssh "$1" fbvm-thin-save "$3" "$4" | ssh "$2" docker load -q >/dev/null' \
+        _ "$manager" "$addr" "$image" "$FBVM_BASE_IMAGE"
     done
   done
 }
@@ -277,7 +268,7 @@ unload_images() {
   local image addr
   for image in "$@"; do
     for addr in $(other_nodes); do
-      wait_for 60 "removing $image from $addr" ssh -F "$SSH_CONFIG" "$addr" \
+      wait_for 60 "removing $image from $addr" ssh "$addr" \
         "docker image rm '$image' >/dev/null 2>&1 || ! docker image inspect '$image' >/dev/null 2>&1"
     done
   done
