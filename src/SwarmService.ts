@@ -104,38 +104,53 @@ function tasks(byId) {
     };
   }).sort((a, b) => a.name.localeCompare(b.name));
 }
+// Over ssh every docker call starts a docker CLI on the manager as well; on a
+// small machine (the project's emulated VMs) polling each second starved the
+// tasks' own healthchecks. So: fewer calls (the nodes once, the service only
+// once its tasks run) and a slower pace there.
+const pause = (env.DOCKER_HOST ?? "").startsWith("ssh://") ? 3000 : 1000;
 (async () => {
   const desired = Number(env.REPLICAS);
   let last = "nothing yet";
+  let all = null;
   for (;;) {
     try {
-      const all = nodes();
+      all ??= nodes();
+      let byId = new Map(all.map((node) => [node.id, node]));
+      let placed = tasks(byId);
+      if (placed.some((task) => task.nodeAddress === "")) {
+        all = nodes();
+        byId = new Map(all.map((node) => [node.id, node]));
+        placed = tasks(byId);
+      }
       const ready = all.filter((node) => node.ready).map((node) => node.output).sort((a, b) => a.name.localeCompare(b.name));
-      const placed = tasks(new Map(all.map((node) => [node.id, node])));
       const running = placed.filter((task) => task.state === "running");
       const addresses = env.MESH === "true" ? ready.map((node) => node.address) : running.map((task) => task.nodeAddress);
       const urls = [...new Set(addresses)].map((addr) => "http://" + addr + ":" + env.PORT).sort();
       last = running.length + "/" + desired + " running";
-      const service = inspect("service", "inspect", env.SERVICE)[0];
-      // A rolling update still replacing tasks is not done, even with every replica running.
-      const rolling = ["updating", "rollback_started"].includes(service.UpdateStatus?.State);
-      if (rolling) last = "update " + service.UpdateStatus.State;
-      const answered = !rolling && running.length === desired ? await Promise.all(urls.map(answers)) : [];
-      if (answered.length > 0 && answered.every(Boolean)) {
-        const vips = service.Endpoint.VirtualIPs ?? [];
-        const vip = vips.find((entry) => entry.NetworkID === env.NETWORK_ID)?.Addr?.split("/")[0] ?? null;
-        process.stdout.write(JSON.stringify({ vip, urls, replicas: { desired, running: running.length }, tasks: placed, nodes: ready }));
-        return;
+      if (running.length === desired) {
+        const service = inspect("service", "inspect", env.SERVICE)[0];
+        // A rolling update still replacing tasks is not done, even with every replica running.
+        const rolling = ["updating", "rollback_started"].includes(service.UpdateStatus?.State);
+        if (rolling) last = "update " + service.UpdateStatus.State;
+        const answered = rolling ? [] : await Promise.all(urls.map(answers));
+        if (answered.length > 0 && answered.every(Boolean)) {
+          const vips = service.Endpoint.VirtualIPs ?? [];
+          const vip = vips.find((entry) => entry.NetworkID === env.NETWORK_ID)?.Addr?.split("/")[0] ?? null;
+          process.stdout.write(JSON.stringify({ vip, urls, replicas: { desired, running: running.length }, tasks: placed, nodes: ready }));
+          return;
+        }
+        if (answered.length > 0) last += "; no answer from " + urls.filter((_, index) => !answered[index]).join(", ");
       }
-      if (answered.length > 0) last += "; no answer from " + urls.filter((_, index) => !answered[index]).join(", ");
     } catch (error) {
       last = String(error.message ?? error).split("\\n")[0];
+      all = null;
     }
     if (Date.now() > deadline) {
       console.error("service " + env.SERVICE + " not ready after " + env.PROBE_TIMEOUT_SECONDS + " s: " + last);
       process.exit(1);
     }
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await new Promise((resolve) => setTimeout(resolve, pause));
   }
 })();`;
 

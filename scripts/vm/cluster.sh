@@ -246,20 +246,33 @@ other_nodes() {
 
 remote_id() { ssh "$1" docker image inspect -f '{{.Id}}' "$2" 2>/dev/null || true; }
 
-# The image is built on the manager (DOCKER_HOST); every other node gets it
-# from there, without the base image's layers, which every VM already has.
+# The image is built on the manager (DOCKER_HOST); the other nodes get it from
+# there, without the base image's layers, which every VM has from its disk:
+# saved once on the manager, then streamed to every node at once.
 load_images() {
-  local image id addr manager
+  local image id addr manager targets pids pid failed
   manager="$(vm_addr 1)"
   for image in "$@"; do
     id="$(remote_id "$manager" "$image")"
     [ -n "$id" ] || fb_die "image $image is not on the manager $manager"
+    targets=()
     for addr in $(other_nodes); do
-      [ "$(remote_id "$addr" "$image")" = "$id" ] && continue
-      fb_step "copy $image to $addr (its own layers only)" bash -c \
-        'ssh "$1" fbvm-thin-save "$3" "$4" | ssh "$2" docker load -q >/dev/null' \
-        _ "$manager" "$addr" "$image" "$FBVM_BASE_IMAGE"
+      [ "$(remote_id "$addr" "$image")" = "$id" ] || targets+=("$addr")
     done
+    [ "${#targets[@]}" -gt 0 ] || continue
+    local start=$SECONDS
+    ssh "$manager" "fbvm-thin-save '$image' '$FBVM_BASE_IMAGE' >/var/tmp/fbvm-copy.tar" ||
+      fb_die "saving $image on the manager $manager failed"
+    pids=()
+    for addr in "${targets[@]}"; do
+      ssh "$manager" cat /var/tmp/fbvm-copy.tar | ssh "$addr" docker load -q >/dev/null &
+      pids+=($!)
+    done
+    failed=0
+    for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+    ssh "$manager" rm -f /var/tmp/fbvm-copy.tar
+    [ "$failed" = 0 ] || fb_die "copying $image from the manager to ${targets[*]} failed"
+    fb_log "copied $image's own layers to ${targets[*]} in $((SECONDS - start))s"
   done
 }
 
