@@ -26,7 +26,9 @@ import {
 
 const STACK = "e2e-vm";
 const HELLO = "Hello, World!";
-const PORTS: Record<string, number> = { "e2e-vm-bridge-1": 19101, "e2e-vm-custom-1": 19104, "e2e-vm-custom-2": 19105 };
+// Two custom-group services (one calls the other through its VIP), lean: 6
+// tasks at most on 3 emulated single-CPU VMs.
+const PORTS: Record<string, number> = { "e2e-vm-custom-1": 19104, "e2e-vm-custom-2": 19105 };
 const SERVICES = Object.keys(PORTS);
 const OVERLAY = "e2e-vm-overlay";
 const SUBNET_PREFIX = "10.213.90.";
@@ -38,7 +40,7 @@ function config(replicas: number): Record<string, unknown> {
     "flask-bridge:orchestrator": "swarm",
     "flask-bridge:imageName": "flask-bridge-e2e-vm",
     "flask-bridge:namePrefix": "e2e-vm",
-    "flask-bridge:bridgePorts": [19101],
+    "flask-bridge:bridgePorts": [],
     "flask-bridge:customPorts": [19104, 19105],
     "flask-bridge:hostMode": false,
     "flask-bridge:noneMode": false,
@@ -175,6 +177,8 @@ async function whileRequesting<T>(
     sent += 1;
     const answer = await getFresh(url).catch((error: Error) => error.message);
     if (answer !== `200 ${HELLO}`) failed.push(`${url}: ${answer}`);
+    // A steady trickle: the VMs' single emulated CPUs also run the rollout.
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { result: await done, sent, failed };
 }
@@ -270,7 +274,7 @@ describe("Swarm's defaults (VIP, ingress) on 3 VMs with their own kernels", () =
       const withTask = new Set(runningTasks(service).map((task) => task.node));
       expect(nodes.filter((node) => !withTask.has(node.name))).toHaveLength(2);
     }
-    expect(await timed("mesh check (9 URLs)", timings, () => meshFailures(nodes))).toEqual([]);
+    expect(await timed("mesh check (6 URLs)", timings, () => meshFailures(nodes))).toEqual([]);
   });
 
   it("scales 1 -> 3 replicas with no failed request on any node", async () => {
