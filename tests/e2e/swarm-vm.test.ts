@@ -223,6 +223,16 @@ beforeAll(async () => {
     await ws.removeStack(STACK, { force: true });
   }
   fs.rmSync(path.join(REPO_ROOT, `Pulumi.${STACK}.yaml`), { force: true });
+  // A crashed earlier run's services, then its overlay, by the stack's label.
+  const label = `label=flask-bridge.stack=${STACK}`;
+  const stale = lines(manager("service", "ls", "-q", "--filter", label));
+  if (stale.length > 0) manager("service", "rm", ...stale);
+  await eventually(60_000, () => {
+    const networks = lines(manager("network", "ls", "-q", "--filter", label));
+    for (const network of networks)
+      spawnSync("docker", ["network", "rm", network], { env: { ...process.env, DOCKER_HOST: dockerHost } });
+    return lines(manager("network", "ls", "-q", "--filter", label)).length === 0;
+  });
   stack = await LocalWorkspace.createStack(
     { stackName: STACK, workDir: REPO_ROOT },
     { pulumiCommand: command, envVars },
