@@ -99,13 +99,14 @@ start_node() {
   fi
 }
 
-# Tasks' containers go a moment after their service: retry, bounded.
+# Running task containers go a moment after their service: retry, bounded.
+# -f: Swarm keeps stopped task containers as history, which would hold the image.
 unload_images() {
   local image node
   for image in "$@"; do
     for node in $(nodes); do
       wait_for 60 "removing $image from $node" docker exec "$node" sh -c \
-        "docker image rm '$image' >/dev/null 2>&1 || ! docker image inspect '$image' >/dev/null 2>&1"
+        "docker image rm -f '$image' >/dev/null 2>&1 || ! docker image inspect '$image' >/dev/null 2>&1"
     done
   done
 }

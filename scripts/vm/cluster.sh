@@ -276,13 +276,14 @@ load_images() {
   done
 }
 
-# Tasks' containers go a moment after their service: retry, bounded.
+# Running task containers go a moment after their service: retry, bounded.
+# -f: Swarm keeps stopped task containers as history, which would hold the image.
 unload_images() {
   local image addr
   for image in "$@"; do
     for addr in $(other_nodes); do
       wait_for 60 "removing $image from $addr" ssh "$addr" \
-        "docker image rm '$image' >/dev/null 2>&1 || ! docker image inspect '$image' >/dev/null 2>&1"
+        "docker image rm -f '$image' >/dev/null 2>&1 || ! docker image inspect '$image' >/dev/null 2>&1"
     done
   done
 }
