@@ -65,12 +65,19 @@ const env = process.env;
 const deadline = Date.now() + Number(env.PROBE_TIMEOUT_SECONDS) * 1000;
 const docker = (...args) => execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
 const inspect = (...args) => JSON.parse(docker(...args));
+// A connection of its own each time (no keep-alive pool: a pooled socket to a
+// task that went away stalled a probe), and a hard limit on the whole exchange.
 const answers = (url) => new Promise((resolve) => {
-  const request = http.get(url, { timeout: 2000 }, (response) => {
+  const request = http.get(url, { agent: false, timeout: 2000 }, (response) => {
     response.resume();
     response.on("end", () => resolve(response.statusCode === 200));
     response.on("error", () => resolve(false));
   });
+  const limit = setTimeout(() => {
+    request.destroy();
+    resolve(false);
+  }, 3000);
+  request.on("close", () => clearTimeout(limit));
   request.on("timeout", () => request.destroy(new Error("timed out")));
   request.on("error", () => resolve(false));
 });
