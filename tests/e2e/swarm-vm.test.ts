@@ -319,11 +319,9 @@ describe("Swarm's defaults (VIP, ingress) on 3 VMs with their own kernels", () =
       JSON.parse(onNode(address, `docker exec -i ${containerId} python3 - <<'EOF'\n${script}\nEOF`)),
     );
     expect(seen).toEqual({ vip: services["e2e-vm-custom-2"]?.vip, bodies: [HELLO], count: 12 });
-    // IPVS in the client's network namespace counts connections per real server (task).
-    const stats = onNode(
-      address,
-      `nsenter -n -t "$(docker inspect -f '{{.State.Pid}}' ${containerId})" ipvsadm -Ln --stats`,
-    );
+    // The node's load-balancer sandbox for the overlay (lb_<network>) holds the VIP's
+    // IPVS service, counting connections per real server (task).
+    const stats = onNode(address, "for ns in /run/docker/netns/lb_*; do nsenter --net=$ns ipvsadm -Ln --stats; done");
     const used = lines(stats)
       .map((line) => line.trim().split(/\s+/))
       .filter((fields) => fields[0] === "->" && /^\d+\.\d+\.\d+\.\d+:/.test(fields[1] ?? "") && Number(fields[2]) > 0)
