@@ -315,17 +315,24 @@ describe("Swarm's defaults (VIP, ingress) on 3 VMs with their own kernels", () =
       "bodies = [urllib.request.urlopen('http://e2e-vm-custom-2:5000/', timeout=5).read().decode() for _ in range(12)]",
       "print(json.dumps({'vip': vip, 'bodies': sorted(set(bodies)), 'count': len(bodies)}))",
     ].join("\n");
+    // The node's load-balancer sandbox for the overlay (lb_<network>) holds the VIP's
+    // IPVS service: connections so far per real server (task address).
+    const reals = (): Map<string, number> =>
+      new Map(
+        lines(onNode(address, "for ns in /run/docker/netns/lb_*; do nsenter --net=$ns ipvsadm -Ln --stats; done"))
+          .map((line) => line.trim().split(/\s+/))
+          .filter((fields) => fields[0] === "->" && /^\d+\.\d+\.\d+\.\d+:/.test(fields[1] ?? ""))
+          .map((fields) => [(fields[1] as string).split(":")[0] as string, Number(fields[2])]),
+      );
+    // A new task reaches other nodes' balancers through Swarm's gossip, a moment after it runs.
+    const known = await eventually(90_000, () => backends.every((ip) => ip !== null && reals().has(ip)));
+    expect(known).toBe(true);
+    const before = reals();
     const seen = await timed("VIP check (12 requests)", timings, async () =>
       JSON.parse(onNode(address, `docker exec -i ${containerId} python3 - <<'EOF'\n${script}\nEOF`)),
     );
     expect(seen).toEqual({ vip: services["e2e-vm-custom-2"]?.vip, bodies: [HELLO], count: 12 });
-    // The node's load-balancer sandbox for the overlay (lb_<network>) holds the VIP's
-    // IPVS service, counting connections per real server (task).
-    const stats = onNode(address, "for ns in /run/docker/netns/lb_*; do nsenter --net=$ns ipvsadm -Ln --stats; done");
-    const used = lines(stats)
-      .map((line) => line.trim().split(/\s+/))
-      .filter((fields) => fields[0] === "->" && /^\d+\.\d+\.\d+\.\d+:/.test(fields[1] ?? "") && Number(fields[2]) > 0)
-      .map((fields) => (fields[1] as string).split(":")[0]);
+    const used = [...reals()].filter(([ip, conns]) => conns > (before.get(ip) ?? 0)).map(([ip]) => ip);
     expect(new Set(used)).toEqual(new Set(backends));
     expect(backends).toHaveLength(3);
   });
