@@ -277,9 +277,9 @@ describe("topologyDot in swarm mode", () => {
       .filter((line) => line.includes("label=<<b>node "))
       .map((line) => /label=<(.*)>\];$/.exec(line)?.[1]);
     expect(labels).toEqual([
-      "<b>node fbvm-1</b><br/><font point-size=\"9\">10.213.200.11, manager</font>",
-      "<b>node fbvm-2</b><br/><font point-size=\"9\">10.213.200.12, worker</font>",
-      "<b>node fbvm-3</b><br/><font point-size=\"9\">10.213.200.13, worker, drain</font>",
+      '<b>node fbvm-1</b><br/><font point-size="9">10.213.200.11, manager</font>',
+      '<b>node fbvm-2</b><br/><font point-size="9">10.213.200.12, worker</font>',
+      '<b>node fbvm-3</b><br/><font point-size="9">10.213.200.13, worker, drain</font>',
     ]);
     const idle = vm.slice(vm.indexOf(id("cluster_node:fbvm-3")));
     expect(idle).toContain(`${id("idle:fbvm-3")}`);
