@@ -1,15 +1,37 @@
 #!/usr/bin/env bash
 # A real multi-node Docker Swarm on one machine, for tests and demos.
-#   scripts/cluster.sh up          host engine = manager, + FLASK_BRIDGE_CLUSTER_NODES workers (default 2)
-#   scripts/cluster.sh down        removes the workers, their volumes and cgroups; leaves the
-#                                  swarm if `up` initialised it
-#   scripts/cluster.sh load IMG..  copies images from the host engine onto every worker
+# FLASK_BRIDGE_CLUSTER chooses the kind of node:
+#   dind (default, fast)  the host engine as manager, workers are dockerd in containers
+#   vm                    3 QEMU VMs with Debian's own kernel (scripts/vm/cluster.sh):
+#                         Swarm's VIPs and routing mesh need IPVS, which this kernel lacks
+#   scripts/cluster.sh up            host engine = manager, + FLASK_BRIDGE_CLUSTER_NODES workers (default 2)
+#   scripts/cluster.sh down          removes the workers, their volumes and cgroups; leaves the
+#                                    swarm if `up` initialised it
+#   scripts/cluster.sh load IMG..    copies images from the host engine onto every worker
+#   scripts/cluster.sh unload IMG..  removes them from the workers again
+# load and unload follow DOCKER_HOST: pointing at the VM cluster's manager, they act on the VMs.
 # Workers are containers running Debian's dockerd (docker in docker). --privileged
 # fails on this VM (CAP_SYS_RESOURCE is not in its capability set), so they get
 # the capabilities dockerd needs one by one.
 set -euo pipefail
 # shellcheck source=lib/common.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib/common.sh"
+
+VM_CLUSTER_ENV="$FLASK_BRIDGE_HOME/vm/run/cluster.env"
+vm_manager_host() { [ -f "$VM_CLUSTER_ENV" ] && (. "$VM_CLUSTER_ENV" && echo "$DOCKER_HOST"); }
+case "${FLASK_BRIDGE_CLUSTER:-dind}" in
+  dind)
+    case "${1:-}" in
+      load | unload)
+        if [ -n "${DOCKER_HOST:-}" ] && [ "$DOCKER_HOST" = "$(vm_manager_host)" ]; then
+          exec bash "$FB_REPO_ROOT/scripts/vm/cluster.sh" "$@"
+        fi
+        ;;
+    esac
+    ;;
+  vm) exec bash "$FB_REPO_ROOT/scripts/vm/cluster.sh" "$@" ;;
+  *) fb_die "FLASK_BRIDGE_CLUSTER must be \"dind\" (dockerd in containers, the default) or \"vm\" (QEMU VMs), not \"$FLASK_BRIDGE_CLUSTER\"" ;;
+esac
 
 NODE_IMAGE="flask-bridge/swarm-node:bookworm"
 NODE_LABEL="flask-bridge.cluster=node"
@@ -77,6 +99,18 @@ start_node() {
   fi
 }
 
+# Running task containers go a moment after their service: retry, bounded.
+# -f: Swarm keeps stopped task containers as history, which would hold the image.
+unload_images() {
+  local image node
+  for image in "$@"; do
+    for node in $(nodes); do
+      wait_for 60 "removing $image from $node" docker exec "$node" sh -c \
+        "docker image rm -f '$image' >/dev/null 2>&1 || ! docker image inspect '$image' >/dev/null 2>&1"
+    done
+  done
+}
+
 ready_nodes() { docker node ls --format '{{.Status}}' | grep -c '^Ready$'; }
 
 load_images() {
@@ -138,5 +172,9 @@ case "${1:-}" in
     shift
     load_images "$@"
     ;;
-  *) fb_die "usage: scripts/cluster.sh up|down|load IMAGE..." ;;
+  unload)
+    shift
+    unload_images "$@"
+    ;;
+  *) fb_die "usage: scripts/cluster.sh up|down|load IMAGE..|unload IMAGE.." ;;
 esac

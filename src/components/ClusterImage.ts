@@ -8,10 +8,14 @@ export interface ClusterImageArgs {
 }
 
 /**
- * Puts the built image on every worker of the local cluster (scripts/cluster.sh
- * load: docker save | docker load, which keeps the image ID the services pin).
- * The build is never pushed, so on a cluster of real machines the image must
- * reach each node some other way (a registry); there this finds no workers.
+ * Puts the built image on every other node of the project's own cluster, with
+ * no registry (scripts/cluster.sh load, which keeps the image ID the services
+ * pin), and takes it off them again on destroy. The build runs on the engine of
+ * DOCKER_HOST, the manager: dockerd-in-container workers get a `docker save |
+ * docker load` from it; VMs (DOCKER_HOST is their manager) get only the image's
+ * own layers, as every VM has the base image from its disk. On other clusters
+ * of real machines it finds no nodes of its own, and the image must reach them
+ * some other way (a registry).
  */
 export class ClusterImage extends pulumi.ComponentResource {
   /** The image ID, once every node has it. */
@@ -24,7 +28,10 @@ export class ClusterImage extends pulumi.ComponentResource {
       `${name}-copy`,
       {
         create: 'bash scripts/cluster.sh load "$IMAGE"',
-        environment: { IMAGE: args.imageName },
+        // By ID: after a rebuild the name is the new copy's, and the old one goes.
+        // The services go first (they depend on this), then their tasks' containers.
+        delete: 'bash scripts/cluster.sh unload "$IMAGE_ID"',
+        environment: { IMAGE: args.imageName, IMAGE_ID: args.imageId },
         triggers: [args.imageId],
       },
       { parent: this },

@@ -3,7 +3,6 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { EndpointMode, HealthcheckPlan, PublishMode, ServicePlan } from "../plan/plan";
 import { toLabelList } from "./labels";
-import { READY_TIMEOUT_SECONDS } from "./ReadinessProbe";
 
 export interface SwarmServiceArgs {
   plan: ServicePlan;
@@ -28,22 +27,36 @@ export interface TaskOutput {
   state: string;
 }
 
+/** One machine of the swarm, with or without a task of the service. */
+export interface NodeOutput {
+  name: string;
+  address: string;
+  role: "manager" | "worker";
+  /** active, pause or drain. */
+  availability: string;
+}
+
 /** The stack-output shape for one service in swarm mode. */
 export interface ServiceOutput {
   network: string;
   /** Resolves on the overlay: to the VIP (vip) or to the tasks in turn (dnsrr). */
   dnsName: string;
   vip: string | null;
-  /** Ingress: one URL any node answers. Host publishing and host mode: one per node running a task. */
+  /** Ingress: one URL per Ready node, each answering (the routing mesh). Host publishing and host mode: one per node running a task. */
   urls: string[];
   replicas: { desired: number; running: number };
   tasks: TaskOutput[];
+  /** Every Ready node of the swarm. */
+  nodes: NodeOutput[];
 }
 
 /**
  * Waits until the service runs its replicas and every URL answers, then prints
  * what the swarm did as JSON. The readiness gate of `up`, like FlaskContainer's
  * probe; Docker's own health status only moves a task from starting to running.
+ * It asks the engine of DOCKER_HOST, which may be a remote manager, and opens
+ * each node's own address: with ingress every Ready node must answer, tasks or
+ * not, so a node whose routing mesh is broken fails the up.
  */
 export const SWARM_PROBE = `
 const { execFileSync } = require("node:child_process");
@@ -52,62 +65,108 @@ const env = process.env;
 const deadline = Date.now() + Number(env.PROBE_TIMEOUT_SECONDS) * 1000;
 const docker = (...args) => execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
 const inspect = (...args) => JSON.parse(docker(...args));
+// A connection of its own each time (no keep-alive pool: a pooled socket to a
+// task that went away stalled a probe), and a hard limit on the whole exchange.
 const answers = (url) => new Promise((resolve) => {
-  const request = http.get(url, { timeout: 2000 }, (response) => {
+  const request = http.get(url, { agent: false, timeout: 2000 }, (response) => {
     response.resume();
     response.on("end", () => resolve(response.statusCode === 200));
     response.on("error", () => resolve(false));
   });
+  const limit = setTimeout(() => {
+    request.destroy();
+    resolve(false);
+  }, 3000);
+  request.on("close", () => clearTimeout(limit));
   request.on("timeout", () => request.destroy(new Error("timed out")));
   request.on("error", () => resolve(false));
 });
-function tasks() {
+// A manager may report 0.0.0.0 as its address; its manager address says where it listens.
+const address = (node) =>
+  node.Status.Addr && node.Status.Addr !== "0.0.0.0" ? node.Status.Addr : (node.ManagerStatus?.Addr ?? "").replace(/:[0-9]+$/, "");
+function nodes() {
+  return inspect("node", "inspect", ...docker("node", "ls", "-q").split("\\n").filter(Boolean)).map((node) => ({
+    id: node.ID,
+    ready: node.Status.State === "ready",
+    output: {
+      name: node.Description.Hostname,
+      address: address(node),
+      role: node.Spec.Role,
+      availability: node.Spec.Availability,
+    },
+  }));
+}
+function tasks(byId) {
   const ids = docker("service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", env.SERVICE).split("\\n").filter(Boolean);
   if (ids.length === 0) return [];
-  const found = inspect("inspect", "--type", "task", ...ids);
-  const nodes = new Map(inspect("node", "inspect", ...new Set(found.map((task) => task.NodeID))).map((node) => [node.ID, node]));
-  return found.map((task) => {
-    const node = nodes.get(task.NodeID);
+  return inspect("inspect", "--type", "task", ...ids).map((task) => {
+    const node = byId.get(task.NodeID)?.output ?? { name: task.NodeID, address: "" };
     const overlay = (task.NetworksAttachments ?? []).find((attachment) => attachment.Network.ID === env.NETWORK_ID);
     return {
       name: env.SERVICE + "." + task.Slot,
-      node: node.Description.Hostname,
-      nodeAddress: node.Status.Addr,
+      node: node.name,
+      nodeAddress: node.address,
       ip: overlay?.Addresses?.[0]?.split("/")[0] ?? null,
       state: task.Status.State,
     };
   }).sort((a, b) => a.name.localeCompare(b.name));
 }
+// Over ssh every docker call starts a docker CLI on the manager as well; on a
+// small machine (the project's emulated VMs) polling each second starved the
+// tasks' own healthchecks. So: fewer calls (the nodes once, the service only
+// once its tasks run) and a slower pace there.
+const pause = (env.DOCKER_HOST ?? "").startsWith("ssh://") ? 3000 : 1000;
 (async () => {
   const desired = Number(env.REPLICAS);
   let last = "nothing yet";
+  let all = null;
   for (;;) {
     try {
-      const all = tasks();
-      const running = all.filter((task) => task.state === "running");
-      const urls = env.MESH_URL ? [env.MESH_URL] : running.map((task) => "http://" + task.nodeAddress + ":" + env.PORT);
-      const probeUrls = env.MESH_URL ? [env.MESH_PROBE_URL] : urls;
+      all ??= nodes();
+      let byId = new Map(all.map((node) => [node.id, node]));
+      let placed = tasks(byId);
+      if (placed.some((task) => task.nodeAddress === "")) {
+        all = nodes();
+        byId = new Map(all.map((node) => [node.id, node]));
+        placed = tasks(byId);
+      }
+      const ready = all.filter((node) => node.ready).map((node) => node.output).sort((a, b) => a.name.localeCompare(b.name));
+      const running = placed.filter((task) => task.state === "running");
+      const addresses = env.MESH === "true" ? ready.map((node) => node.address) : running.map((task) => task.nodeAddress);
+      const urls = [...new Set(addresses)].map((addr) => "http://" + addr + ":" + env.PORT).sort();
       last = running.length + "/" + desired + " running";
-      const service = inspect("service", "inspect", env.SERVICE)[0];
-      // A rolling update still replacing tasks is not done, even with every replica running.
-      const rolling = ["updating", "rollback_started"].includes(service.UpdateStatus?.State);
-      if (rolling) last = "update " + service.UpdateStatus.State;
-      if (!rolling && running.length === desired && (await Promise.all(probeUrls.map(answers))).every(Boolean)) {
-        const vips = service.Endpoint.VirtualIPs ?? [];
-        const vip = vips.find((entry) => entry.NetworkID === env.NETWORK_ID)?.Addr?.split("/")[0] ?? null;
-        process.stdout.write(JSON.stringify({ vip, urls: urls.sort(), replicas: { desired, running: running.length }, tasks: all }));
-        return;
+      if (running.length === desired) {
+        const service = inspect("service", "inspect", env.SERVICE)[0];
+        // A rolling update still replacing tasks is not done, even with every replica running.
+        const rolling = ["updating", "rollback_started"].includes(service.UpdateStatus?.State);
+        if (rolling) last = "update " + service.UpdateStatus.State;
+        const answered = rolling ? [] : await Promise.all(urls.map(answers));
+        if (answered.length > 0 && answered.every(Boolean)) {
+          const vips = service.Endpoint.VirtualIPs ?? [];
+          const vip = vips.find((entry) => entry.NetworkID === env.NETWORK_ID)?.Addr?.split("/")[0] ?? null;
+          process.stdout.write(JSON.stringify({ vip, urls, replicas: { desired, running: running.length }, tasks: placed, nodes: ready }));
+          return;
+        }
+        if (answered.length > 0) last += "; no answer from " + urls.filter((_, index) => !answered[index]).join(", ");
       }
     } catch (error) {
       last = String(error.message ?? error).split("\\n")[0];
+      all = null;
     }
     if (Date.now() > deadline) {
       console.error("service " + env.SERVICE + " not ready after " + env.PROBE_TIMEOUT_SECONDS + " s: " + last);
       process.exit(1);
     }
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise((resolve) => setTimeout(resolve, pause));
   }
 })();`;
+
+/**
+ * How long up waits for a service. Longer than a container's wait: on real
+ * machines a rollout places tasks one at a time across nodes, and on the
+ * project's emulated VMs one task takes 10-30 s to start.
+ */
+export const SWARM_READY_TIMEOUT_SECONDS = 420;
 
 /** The app's own default bind address (app/Dockerfile, app/healthcheck.sh). */
 const APP_DEFAULT_HOST = "0.0.0.0";
@@ -194,8 +253,8 @@ export class SwarmService extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    // Ingress: any node answers, so the manager's loopback stands for all of them.
-    const mesh = plan.url !== null;
+    // Ingress: every node answers, tasks or not (the routing mesh).
+    const mesh = args.publishMode === "ingress" && plan.publish !== null;
     const probe = new command.local.Command(
       `${name}-probe`,
       {
@@ -206,9 +265,8 @@ export class SwarmService extends pulumi.ComponentResource {
           REPLICAS: String(plan.replicas),
           PORT: String(plan.hostPort),
           NETWORK_ID: args.overlay?.id ?? "",
-          MESH_URL: plan.url ?? "",
-          MESH_PROBE_URL: mesh ? `http://127.0.0.1:${plan.hostPort}` : "",
-          PROBE_TIMEOUT_SECONDS: String(READY_TIMEOUT_SECONDS),
+          MESH: String(mesh),
+          PROBE_TIMEOUT_SECONDS: String(SWARM_READY_TIMEOUT_SECONDS),
         },
         // Runs again whenever the service's spec may change, so up waits for every rollout.
         triggers: [

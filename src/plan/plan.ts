@@ -80,8 +80,6 @@ export interface ServicePlan {
   readonly maxReplicasPerNode: number | null;
   /** stop-first when the old task holds the node's port, else start-first (no gap). */
   readonly updateOrder: "start-first" | "stop-first";
-  /** Ingress: one URL, any node answers. Otherwise null: one URL per node with a task, known after placement. */
-  readonly url: string | null;
 }
 
 export interface SwarmPlan {
@@ -418,7 +416,6 @@ function planSwarm(
     env: { PORT: String(APP_PORT), HOST: "0.0.0.0" },
     maxReplicasPerNode: perNode ? 1 : null,
     updateOrder: perNode ? ("stop-first" as const) : ("start-first" as const),
-    url: perNode ? null : `http://${config.urlHost}:${hostPort}`,
   });
   const services: ServicePlan[] = [
     ...config.bridgePorts.map((port, index) => service("bridge", "bridge", port, index)),
@@ -436,7 +433,6 @@ function planSwarm(
       env: { PORT: String(config.hostPort), HOST: "0.0.0.0" },
       maxReplicasPerNode: 1,
       updateOrder: "stop-first",
-      url: null,
     });
   }
   return {

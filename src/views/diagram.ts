@@ -225,14 +225,15 @@ function defaultBridgeSubnet(containers: readonly Container[]): string {
 }
 
 /**
- * Swarm mode: one box per node holding the tasks that run there, and the
- * overlay drawn once, linked to every task that has an address on it.
+ * Swarm mode: one box per machine of the swarm with its address, tasks or not
+ * (with ingress a node with no task still answers), holding the tasks that run
+ * there, and the overlay drawn once, linked to every task that has an address on it.
  */
 function swarmDot(outputs: StackOutputs, services: Record<string, ServiceOutput>): string {
   const tasks = Object.entries(services).flatMap(([service, output]) =>
     output.tasks.map((task) => ({ ...task, service, network: output.network })),
   );
-  const nodes = unique(tasks.map((task) => task.node));
+  const machines = swarmMachines(services);
   const lines = [
     `digraph ${id("flask-bridge")} {`,
     `  graph [${attrs({ fontname: FONT, fontsize: "12", labelloc: "t", nodesep: "0.25", ranksep: "0.6", pad: "0.2" })}, label=<${title(outputs).replace("Docker networks", "Swarm services")}>];`,
@@ -240,16 +241,24 @@ function swarmDot(outputs: StackOutputs, services: Record<string, ServiceOutput>
     `  edge [${attrs({ color: COLORS.line, arrowhead: "none" })}];`,
     `  ${id("overlay")} [${attrs({ shape: "box", style: "filled", fillcolor: COLORS.custom })}, label=<${bold(`${outputs.network.name} (overlay)`)}<br/>subnet ${html(outputs.network.subnet ?? "chosen by Swarm")}>];`,
   ];
-  for (const node of nodes) {
-    const here = tasks.filter((task) => task.node === node).sort((a, b) => compareText(a.name, b.name));
-    lines.push(`  subgraph ${id(`cluster_node:${node}`)} {`);
+  for (const machine of machines) {
+    const here = tasks.filter((task) => task.node === machine.name).sort((a, b) => compareText(a.name, b.name));
+    const about = [machine.address, machine.role, machine.availability === "active" ? "" : machine.availability]
+      .filter((part) => part !== "")
+      .join(", ");
+    lines.push(`  subgraph ${id(`cluster_node:${machine.name}`)} {`);
     lines.push(
-      `    graph [${attrs({ style: "rounded,filled", color: COLORS.line, fillcolor: COLORS.host })}, label=<${bold(`node ${node}`)}<br/>${small(here[0]?.nodeAddress ?? "")}>];`,
+      `    graph [${attrs({ style: "rounded,filled", color: COLORS.line, fillcolor: COLORS.host })}, label=<${bold(`node ${machine.name}`)}<br/>${small(about)}>];`,
     );
     for (const task of here) {
       const where = task.ip ?? `${task.network} network`;
       lines.push(
         `    ${id(`task:${task.name}`)} [label=<${[bold(task.name), html(where), small(task.state)].join("<br/>")}>];`,
+      );
+    }
+    if (here.length === 0) {
+      lines.push(
+        `    ${id(`idle:${machine.name}`)} [${attrs({ shape: "plaintext", style: "" })}, label=<${small("no task")}>];`,
       );
     }
     lines.push("  }");
@@ -259,6 +268,24 @@ function swarmDot(outputs: StackOutputs, services: Record<string, ServiceOutput>
   }
   lines.push("}");
   return `${lines.join("\n")}\n`;
+}
+
+/** Every machine the services name, sorted: the swarm's Ready nodes, and any other node a task ran on. */
+function swarmMachines(
+  services: Record<string, ServiceOutput>,
+): { name: string; address: string; role: string; availability: string }[] {
+  const byName = new Map<string, { name: string; address: string; role: string; availability: string }>();
+  for (const output of Object.values(services)) {
+    for (const node of output.nodes ?? []) byName.set(node.name, node);
+  }
+  for (const output of Object.values(services)) {
+    for (const task of output.tasks) {
+      if (!byName.has(task.node)) {
+        byName.set(task.node, { name: task.node, address: task.nodeAddress, role: "", availability: "active" });
+      }
+    }
+  }
+  return [...byName.values()].sort((a, b) => compareText(a.name, b.name));
 }
 
 function title(outputs: StackOutputs): string {

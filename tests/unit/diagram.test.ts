@@ -249,6 +249,43 @@ describe("topologyDot in swarm mode", () => {
     expect(dot).toContain("bridge network");
   });
 
+  it("draws every machine of the swarm with its address, one with no task included", () => {
+    const machines = [
+      { name: "fbvm-1", address: "10.213.200.11", role: "manager", availability: "active" },
+      { name: "fbvm-2", address: "10.213.200.12", role: "worker", availability: "active" },
+      { name: "fbvm-3", address: "10.213.200.13", role: "worker", availability: "drain" },
+    ];
+    const vm = topologyDot(
+      parseStackOutputs(
+        {
+          network: { name: "ov", id: "n1", subnet: "10.213.90.0/24", gateway: null },
+          services: {
+            "s-custom-1": {
+              ...service("ov", [
+                task("s-custom-1.1", "fbvm-1", "10.213.200.11", "10.213.90.3"),
+                task("s-custom-1.2", "fbvm-2", "10.213.200.12", "10.213.90.4"),
+              ]),
+              nodes: machines,
+            },
+          },
+        },
+        "vm.json",
+      ),
+    );
+    const labels = vm
+      .split("\n")
+      .filter((line) => line.includes("label=<<b>node "))
+      .map((line) => /label=<(.*)>\];$/.exec(line)?.[1]);
+    expect(labels).toEqual([
+      '<b>node fbvm-1</b><br/><font point-size="9">10.213.200.11, manager</font>',
+      '<b>node fbvm-2</b><br/><font point-size="9">10.213.200.12, worker</font>',
+      '<b>node fbvm-3</b><br/><font point-size="9">10.213.200.13, worker, drain</font>',
+    ]);
+    const idle = vm.slice(vm.indexOf(id("cluster_node:fbvm-3")));
+    expect(idle).toContain(`${id("idle:fbvm-3")}`);
+    expect(idle).not.toContain(id("task:"));
+  });
+
   it("refuses a service without its tasks", () => {
     expect(() =>
       parseStackOutputs(

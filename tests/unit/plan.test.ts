@@ -298,7 +298,6 @@ function service(key: string, network: string, port: number, mode: "ingress" | "
     env: { PORT: "5000", HOST: "0.0.0.0" },
     maxReplicasPerNode: mode === "host" ? 1 : null,
     updateOrder: mode === "host" ? "stop-first" : "start-first",
-    url: mode === "host" ? null : `http://localhost:${port}`,
   };
 }
 
@@ -313,7 +312,6 @@ const HOST_SERVICE = {
   env: { PORT: "5000", HOST: "0.0.0.0" },
   maxReplicasPerNode: 1,
   updateOrder: "stop-first",
-  url: null,
 };
 
 describe("planTopology in swarm mode", () => {

@@ -35,6 +35,10 @@ function probeReport(environment: Record<string, string>) {
         state: "running",
       },
     ],
+    nodes: [
+      { name: "flask-bridge-node-1", address: "172.17.0.5", role: "worker", availability: "active" },
+      { name: "vm", address: "172.17.0.1", role: "manager", availability: "active" },
+    ],
   };
 }
 
@@ -89,11 +93,12 @@ describe("the program in swarm mode", () => {
     ]);
   });
 
-  it("copies the built image to the cluster's workers whenever it changes", () => {
+  it("copies the built image to the cluster's workers whenever it changes, and removes that copy by ID on destroy", () => {
     const copy = run.declared.find((resource) => resource.name === "cluster-image-copy");
     expect(copy?.inputs).toEqual({
       create: 'bash scripts/cluster.sh load "$IMAGE"',
-      environment: { IMAGE: "flask-hello-world" },
+      delete: 'bash scripts/cluster.sh unload "$IMAGE_ID"',
+      environment: { IMAGE: "flask-hello-world", IMAGE_ID: IMAGE_ID },
       triggers: [IMAGE_ID],
     });
   });
@@ -154,9 +159,8 @@ describe("the program in swarm mode", () => {
       REPLICAS: "2",
       PORT: "19004",
       NETWORK_ID: "overlay-overlay-id",
-      MESH_URL: "",
-      MESH_PROBE_URL: "",
-      PROBE_TIMEOUT_SECONDS: "180",
+      MESH: "false",
+      PROBE_TIMEOUT_SECONDS: "420",
     });
     const [serviceId, image, spec = "{}"] = (probe?.inputs.triggers ?? []) as string[];
     expect([serviceId, image]).toEqual(["custom-1-service-id", IMAGE_ID]);
@@ -183,7 +187,7 @@ describe("the program in swarm mode", () => {
 });
 
 describe("the program in swarm mode with other config", () => {
-  it("publishes through the routing mesh by default and probes it on loopback", async () => {
+  it("publishes through the routing mesh by default and probes it on every node", async () => {
     const { declared } = await runProgram(
       { orchestrator: "swarm", noneMode: "false", hostMode: "false", bridgePorts: "[]", customPorts: "[5004]" },
       1,
@@ -195,10 +199,7 @@ describe("the program in swarm mode with other config", () => {
     });
     expect(service?.inputs.taskSpec).not.toHaveProperty("placement");
     const probe = declared.find((resource) => resource.name === "custom-1-probe");
-    expect(probe?.inputs.environment).toMatchObject({
-      MESH_URL: "http://localhost:5004",
-      MESH_PROBE_URL: "http://127.0.0.1:5004",
-    });
+    expect(probe?.inputs.environment).toMatchObject({ MESH: "true", PORT: "5004" });
   });
 
   it("declares nothing when the engine is no swarm manager", async () => {
