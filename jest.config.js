@@ -1,4 +1,7 @@
-/** Two suites: `unit` (plan and mocks, seconds) and `e2e` (real Docker and Pulumi, minutes). */
+/**
+ * `unit` (plan and mocks, seconds), `e2e` (real Docker and Pulumi, minutes) and
+ * `vm` (Swarm on 3 QEMU VMs, ~20 min; `npm run test:vm`, not yet in `npm test`).
+ */
 const tsJest = { "^.+\\.ts$": ["ts-jest", { diagnostics: { warnOnly: false } }] };
 
 module.exports = {
@@ -14,6 +17,12 @@ module.exports = {
       testEnvironment: "node",
       transform: tsJest,
       testMatch: ["<rootDir>/tests/e2e/**/*.test.ts"],
+    },
+    {
+      displayName: "vm",
+      testEnvironment: "node",
+      transform: tsJest,
+      testMatch: ["<rootDir>/tests/vm/**/*.test.ts"],
     },
   ],
 };

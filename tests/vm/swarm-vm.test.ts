@@ -14,7 +14,7 @@ import {
   requirePrerequisites,
   timed,
   writeConfig,
-} from "./harness";
+} from "../e2e/harness";
 
 /**
  * Swarm's defaults for real: service VIPs and the ingress routing mesh (both
