@@ -153,43 +153,8 @@ fb_ensure_base_image() {
       fb_log "    debootstrap installed in $((SECONDS - t0))s"
     fi
 
-    # The Debian mirror apt already uses: the first enabled `deb` source for
-    # the plain suite (not -updates/-security), one-line or deb822 format.
-    local mirror="${FB_DEBIAN_MIRROR:-}" f
-    if [ -z "$mirror" ]; then
-      for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-        [ -f "$f" ] || continue
-        case "$f" in
-          *.sources)
-            mirror="$(awk -v suite="$suite" '
-              function flush() {
-                if (!found && types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " suite " ") && enabled != "no" && uri != "") { print uri; found = 1 }
-                types = suites = uri = enabled = ""
-              }
-              /^[[:space:]]*#/ { next }
-              /^[[:space:]]*$/ { flush(); next }
-              tolower($1) == "types:"   { $1 = ""; types = $0 " " }
-              tolower($1) == "suites:"  { $1 = ""; suites = $0 }
-              tolower($1) == "uris:"    { uri = $2 }
-              tolower($1) == "enabled:" { enabled = tolower($2) }
-              END { flush() }' "$f")"
-            ;;
-          *)
-            mirror="$(awk -v suite="$suite" '
-              $1 == "deb" {
-                i = 2
-                if ($i ~ /^\[/) { while ($i !~ /\]$/ && i < NF) i++; i++ }
-                if ($(i + 1) == suite) { print $i; exit }
-              }' "$f")"
-            ;;
-        esac
-        [ -n "$mirror" ] && break
-      done
-    fi
-    [ -n "$mirror" ] || {
-      fb_log "ERROR: no 'deb' source for $suite in /etc/apt/sources.list*; set FB_DEBIAN_MIRROR"
-      return 1
-    }
+    local mirror
+    mirror="$(fb_debian_mirror "$suite")" || return 1
 
     local work rootfs
     work="$(mktemp -d "$FLASK_BRIDGE_HOME/base-image-build.XXXXXX")"

@@ -42,3 +42,41 @@ fb_heartbeat() {
 # is the only edit needed.
 fb_npm_version() { node -p "require('$FB_REPO_ROOT/node_modules/$1/package.json').version"; }
 fb_plugin_version() { node -p "require('$FB_REPO_ROOT/node_modules/$1/package.json').pulumi.version"; }
+
+# The Debian mirror apt already uses: the first enabled `deb` source for the
+# plain suite (not -updates/-security), one-line or deb822 format.
+# FB_DEBIAN_MIRROR overrides it. Used by the stand-in base image and the VM disk.
+fb_debian_mirror() {
+  local suite="$1" f mirror="${FB_DEBIAN_MIRROR:-}"
+  [ -n "$mirror" ] && echo "$mirror" && return 0
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    case "$f" in
+      *.sources)
+        mirror="$(awk -v suite="$suite" '
+          function flush() {
+            if (!found && types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " suite " ") && enabled != "no" && uri != "") { print uri; found = 1 }
+            types = suites = uri = enabled = ""
+          }
+          /^[[:space:]]*#/ { next }
+          /^[[:space:]]*$/ { flush(); next }
+          tolower($1) == "types:"   { $1 = ""; types = $0 " " }
+          tolower($1) == "suites:"  { $1 = ""; suites = $0 }
+          tolower($1) == "uris:"    { uri = $2 }
+          tolower($1) == "enabled:" { enabled = tolower($2) }
+          END { flush() }' "$f")"
+        ;;
+      *)
+        mirror="$(awk -v suite="$suite" '
+          $1 == "deb" {
+            i = 2
+            if ($i ~ /^\[/) { while ($i !~ /\]$/ && i < NF) i++; i++ }
+            if ($(i + 1) == suite) { print $i; exit }
+          }' "$f")"
+        ;;
+    esac
+    [ -n "$mirror" ] && echo "$mirror" && return 0
+  done
+  fb_log "ERROR: no 'deb' source for $suite in /etc/apt/sources.list*; set FB_DEBIAN_MIRROR"
+  return 1
+}

@@ -21,43 +21,6 @@ FBVM_DISK_SIZE=4G
 # Docker on this machine, even when DOCKER_HOST points at a VM.
 fbvm_local_docker() { env -u DOCKER_HOST -u DOCKER_CONTEXT docker "$@"; }
 
-# The Debian mirror apt already uses: the first enabled `deb` source for the
-# plain suite, one-line or deb822 format. FB_DEBIAN_MIRROR overrides it.
-fbvm_debian_mirror() {
-  local suite="$1" f mirror="${FB_DEBIAN_MIRROR:-}"
-  [ -n "$mirror" ] && echo "$mirror" && return 0
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    case "$f" in
-      *.sources)
-        mirror="$(awk -v suite="$suite" '
-          function flush() {
-            if (!found && types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " suite " ") && enabled != "no" && uri != "") { print uri; found = 1 }
-            types = suites = uri = enabled = ""
-          }
-          /^[[:space:]]*#/ { next }
-          /^[[:space:]]*$/ { flush(); next }
-          tolower($1) == "types:"   { $1 = ""; types = $0 " " }
-          tolower($1) == "suites:"  { $1 = ""; suites = $0 }
-          tolower($1) == "uris:"    { uri = $2 }
-          tolower($1) == "enabled:" { enabled = tolower($2) }
-          END { flush() }' "$f")"
-        ;;
-      *)
-        mirror="$(awk -v suite="$suite" '
-          $1 == "deb" {
-            i = 2
-            if ($i ~ /^\[/) { while ($i !~ /\]$/ && i < NF) i++; i++ }
-            if ($(i + 1) == suite) { print $i; exit }
-          }' "$f")"
-        ;;
-    esac
-    [ -n "$mirror" ] && echo "$mirror" && return 0
-  done
-  fb_log "ERROR: no 'deb' source for $suite in /etc/apt/sources.list*; set FB_DEBIAN_MIRROR"
-  return 1
-}
-
 # The one kernel package linux-image-amd64 depends on (a glob would fetch every version).
 fbvm_kernel_package() {
   apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
@@ -101,7 +64,7 @@ fbvm_base_disk() {
 
 fbvm_build_rootfs() {
   local work="$1" kpkg="$2" mirror rootfs="$1/rootfs" log="$FB_LOG_DIR/vm-debootstrap.log"
-  mirror="$(fbvm_debian_mirror bookworm)" || return 1
+  mirror="$(fb_debian_mirror bookworm)" || return 1
   local t0=$SECONDS
   fb_log "    debootstrap bookworm minbase + docker.io, openssh-server, ipvsadm (log: $log)"
   # The log gets the mirror's host masked.
