@@ -2,8 +2,8 @@
 # Runs the project's own pulumi on the dev stack (or $FB_STACK), on the local
 # backend: scripts/pulumi.sh up --yes. Extra arguments pass through. `up` and
 # `preview` always run the mandatory policy pack in policy/.
-# The image build's own lines (one per BuildKit step, ~25) are kept out of a
-# successful run's output; a failed run prints them all after Pulumi's error.
+# The image build's own lines (one per BuildKit step, ~25) are kept out of the
+# output; when the build fails they are all printed after Pulumi's error.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=env.sh
@@ -22,19 +22,25 @@ build_log="$FB_LOG_DIR/build-$stack.log"
 color=()
 [ -t 1 ] && color=(--color always) # through the pipe below Pulumi would drop its colours
 : >"$build_log"
-# A build line: "<op> docker:index:Image <name> <status> (<n>s) <message>".
-set +e
-pulumi --non-interactive "$subcommand" --stack "$stack" "${color[@]}" "${policy[@]}" "$@" 2>&1 |
+# exec: Pulumi keeps this script's pid, so a signal sent to it (Ctrl-C, a
+# supervisor's SIGTERM) reaches Pulumi itself. A build line reads
+# "<op> docker:index:Image <name> <status> (<n>s) <message>".
+exec pulumi --non-interactive "$subcommand" --stack "$stack" "${color[@]}" "${policy[@]}" "$@" > >(
   awk -v out="$build_log" '
-    { plain = $0; gsub(/\033\[[0-9;]*m/, "", plain) }
-    plain ~ /docker:index:Image [^ ]+ [a-z ]+ \([0-9.]+s\) ./ && plain !~ /Starting Docker build|Image built successfully/ {
-      print plain >> out; fflush(out); next
+    function strip(line) {
+      sub(/^.*docker:index:Image [^ ]+ [a-z ]+ \([0-9.]+s\) (\[diff: [^]]*\];? ?)?/, "", line)
+      return line
     }
-    { print; fflush() }'
-rc=${PIPESTATUS[0]}
-set -e
-if [ "$rc" -ne 0 ] && [ -s "$build_log" ]; then
-  printf '\nThe image build said (%s lines, also in %s):\n' "$(wc -l <"$build_log")" "$build_log"
-  sed -E 's/^.*docker:index:Image [^ ]+ [a-z ]+ \([0-9.]+s\) (\[diff: [^]]*\];? ?)?//' "$build_log"
-fi
-exit "$rc"
+    { plain = $0; gsub(/\033\[[0-9;]*m/, "", plain) }
+    plain ~ /docker:index:Image [^ ]+ (\*\*)?[a-z ]+ failed/ { failed = 1 }
+    plain ~ /docker:index:Image [^ ]+ [a-z ]+ \([0-9.]+s\) ./ && plain !~ /Starting Docker build|Image built successfully/ {
+      print plain >> out; fflush(out); kept++; next
+    }
+    { print; fflush() }
+    END {
+      if (!failed || !kept) exit
+      close(out)
+      printf "\nThe image build said (%d lines, also in %s):\n", kept, out
+      while ((getline line < out) > 0) print strip(line)
+    }'
+) 2>&1
