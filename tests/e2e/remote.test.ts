@@ -213,23 +213,28 @@ describe("over ssh:// (the machine remote:up started)", () => {
     expect(preview.changeSummary).toEqual({ same: 24 });
   });
 
-  it("a failing probe says which container did not answer, in a few lines", async () => {
-    // The machine's firewall turns connections to 21400 away: the host-mode app runs, but nobody here reaches it.
+  /** Inserts (-I) or deletes (-D) the machine's firewall rule that turns connections to a port away. */
+  function rejectOnMachine(action: "-I" | "-D", port: number): void {
     execFileSync("docker", [
       "exec",
       MACHINE,
       "iptables",
-      "-I",
+      action,
       "INPUT",
       "-p",
       "tcp",
       "--dport",
-      "21400",
+      String(port),
       "-j",
       "REJECT",
       "--reject-with",
       "tcp-reset",
     ]);
+  }
+
+  it("a failing probe says which container did not answer, in a few lines", async () => {
+    // The machine's firewall turns connections to 21400 away: the host-mode app runs, but nobody here reaches it.
+    rejectOnMachine("-I", 21400);
     const config = {
       ...remoteConfig(FAIL_STACK, 21400, 72),
       "flask-bridge:bridgePorts": [],
@@ -248,21 +253,7 @@ describe("over ssh:// (the machine remote:up started)", () => {
     expect(block.join("\n")).toContain(`1 of 1 containers did not answer within 3 s:`);
     expect(block.join("\n")).toContain(`${FAIL_STACK}-host: no answer from http://${address}:21400`);
     expect(block.join("\n")).not.toContain("probe_http");
-    execFileSync("docker", [
-      "exec",
-      MACHINE,
-      "iptables",
-      "-D",
-      "INPUT",
-      "-p",
-      "tcp",
-      "--dport",
-      "21400",
-      "-j",
-      "REJECT",
-      "--reject-with",
-      "tcp-reset",
-    ]);
+    rejectOnMachine("-D", 21400);
     await fail.destroy({ color: "never" });
     await fail.workspace.removeStack(FAIL_STACK, { force: true });
     expect(labelledOn(sshEnv, FAIL_STACK)).toEqual({ containers: [], networks: [], images: [] });
