@@ -315,16 +315,17 @@ describe("Swarm's defaults (VIP, ingress) on 3 VMs with their own kernels", () =
       "bodies = [urllib.request.urlopen('http://e2e-vm-custom-2:5000/', timeout=5).read().decode() for _ in range(12)]",
       "print(json.dumps({'vip': vip, 'bodies': sorted(set(bodies)), 'count': len(bodies)}))",
     ].join("\n");
-    // The node's load-balancer sandbox for the overlay (lb_<network>) holds the VIP's
-    // IPVS service: connections so far per real server (task address).
+    // A container's own network namespace holds the IPVS services for the VIPs it calls
+    // (Docker programs them per sandbox): connections so far per real server (task address).
+    const pid = onNode(address, `docker inspect -f '{{.State.Pid}}' ${containerId}`);
     const reals = (): Map<string, number> =>
       new Map(
-        lines(onNode(address, "for ns in /run/docker/netns/lb_*; do nsenter --net=$ns ipvsadm -Ln --stats; done"))
+        lines(onNode(address, `nsenter --net=/proc/${pid}/ns/net ipvsadm -Ln --stats`))
           .map((line) => line.trim().split(/\s+/))
           .filter((fields) => fields[0] === "->" && /^\d+\.\d+\.\d+\.\d+:/.test(fields[1] ?? ""))
           .map((fields) => [(fields[1] as string).split(":")[0] as string, Number(fields[2])]),
       );
-    // A new task reaches other nodes' balancers through Swarm's gossip, a moment after it runs.
+    // A new task reaches other nodes' sandboxes through Swarm's gossip, a moment after it runs.
     const known = await eventually(90_000, () => backends.every((ip) => ip !== null && reals().has(ip)));
     expect(known).toBe(true);
     const before = reals();
