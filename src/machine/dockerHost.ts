@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../plan/errors";
 
 /**
  * Which Docker engine the stack runs on, named as Docker users name it:
@@ -26,11 +27,11 @@ export const LOCAL_ENGINE: Engine = Object.freeze({
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[?::1\]?)$/i;
 
-/** Parses a Docker host URL; throws an Error naming it when Docker would not accept it. */
+/** Parses a Docker host URL; throws a ConfigError naming it when Docker would not accept it. */
 export function parseEngine(url: string): Engine {
   const match = /^(unix|npipe|ssh|tcp):\/\/(.*)$/.exec(url);
   if (!match) {
-    throw new Error(
+    throw new ConfigError(
       `Docker host "${url}" is not unix://PATH, ssh://[user@]host[:port] or tcp://host:port (from DOCKER_HOST or docker:host)`,
     );
   }
@@ -43,7 +44,7 @@ export function parseEngine(url: string): Engine {
     host = "";
   }
   if (host === "") {
-    throw new Error(`Docker host "${url}" names no host (from DOCKER_HOST or docker:host)`);
+    throw new ConfigError(`Docker host "${url}" names no host (from DOCKER_HOST or docker:host)`);
   }
   return Object.freeze({ url, scheme, host, remote: !LOOPBACK.test(host) });
 }
@@ -68,7 +69,7 @@ function dockerContextHost(name: string): string {
       timeout: 5000,
     }).trim();
   } catch {
-    throw new Error(`DOCKER_CONTEXT names "${name}", which \`docker context inspect\` does not know`);
+    throw new ConfigError(`DOCKER_CONTEXT names "${name}", which \`docker context inspect\` does not know`);
   }
 }
 
