@@ -226,7 +226,9 @@ export class SwarmService extends pulumi.ComponentResource {
             readOnly: true,
             mounts: [{ type: "tmpfs", target: "/tmp", tmpfsOptions: { sizeBytes: 16 * 1024 * 1024 } }],
             capDrops: ["ALL"],
-            stopGracePeriod: "10s",
+            // Also how long destroy waits for each task's container to go: 10 s was too
+            // short on emulated VMs. Written as the provider reads it back ("1m0s" would diff).
+            stopGracePeriod: "30s",
             sysctl: {},
           },
           networksAdvanceds: [{ name: plan.kind === "custom" && args.overlay ? args.overlay.name : plan.network }],

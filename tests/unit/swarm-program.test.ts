@@ -130,7 +130,7 @@ describe("the program in swarm mode", () => {
           readOnly: true,
           mounts: [{ type: "tmpfs", target: "/tmp", tmpfsOptions: { sizeBytes: 16777216 } }],
           capDrops: ["ALL"],
-          stopGracePeriod: "10s",
+          stopGracePeriod: "30s",
           sysctl: {},
         },
         networksAdvanceds: [{ name: "my-bridge-network" }],
