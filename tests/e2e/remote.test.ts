@@ -297,9 +297,8 @@ describe("over tcp:// with TLS (certificates made here with openssl)", () => {
     execFileSync("openssl", args, { cwd: tmp, stdio: ["ignore", "ignore", "pipe"] });
   }
 
-  beforeAll(() => {
-    // A CA, a server certificate for the machine's address, and a client certificate.
-    fs.mkdirSync(path.join(tmp, "client"));
+  /** A self-signed certificate, good for a day: a CA. */
+  function selfSigned(subject: string, key: string, cert: string): void {
     openssl(
       "req",
       "-x509",
@@ -309,72 +308,36 @@ describe("over tcp:// with TLS (certificates made here with openssl)", () => {
       "-days",
       "1",
       "-subj",
-      "/CN=flask-bridge e2e CA",
+      subject,
       "-keyout",
-      "ca-key.pem",
+      key,
       "-out",
-      "ca.pem",
+      cert,
     );
+  }
+
+  /** A key and a certificate signed by ca.pem, with the given extensions. */
+  function signed(subject: string, extensions: string, key: string, cert: string): void {
+    const base = path.basename(cert, ".pem").replace(/\W/g, "-");
+    fs.writeFileSync(path.join(tmp, `${base}.ext`), extensions);
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", key, "-out", `${base}.csr`);
     openssl(
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-subj",
+      ...["x509", "-req", "-in", `${base}.csr`, "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial"],
+      ...["-days", "1", "-extfile", `${base}.ext`, "-out", cert],
+    );
+  }
+
+  beforeAll(() => {
+    // A CA, a server certificate for the machine's address, and a client certificate.
+    fs.mkdirSync(path.join(tmp, "client"));
+    selfSigned("/CN=flask-bridge e2e CA", "ca-key.pem", "ca.pem");
+    signed(
       `/CN=${address}`,
-      "-keyout",
+      `subjectAltName=IP:${address}\nextendedKeyUsage=serverAuth\n`,
       "server-key.pem",
-      "-out",
-      "server.csr",
-    );
-    fs.writeFileSync(path.join(tmp, "server.ext"), `subjectAltName=IP:${address}\nextendedKeyUsage=serverAuth\n`);
-    openssl(
-      "x509",
-      "-req",
-      "-in",
-      "server.csr",
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca-key.pem",
-      "-CAcreateserial",
-      "-days",
-      "1",
-      "-extfile",
-      "server.ext",
-      "-out",
       "server-cert.pem",
     );
-    openssl(
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-subj",
-      "/CN=client",
-      "-keyout",
-      "client/key.pem",
-      "-out",
-      "client.csr",
-    );
-    fs.writeFileSync(path.join(tmp, "client.ext"), "extendedKeyUsage=clientAuth\n");
-    openssl(
-      "x509",
-      "-req",
-      "-in",
-      "client.csr",
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca-key.pem",
-      "-CAcreateserial",
-      "-days",
-      "1",
-      "-extfile",
-      "client.ext",
-      "-out",
-      "client/cert.pem",
-    );
+    signed("/CN=client", "extendedKeyUsage=clientAuth\n", "client/key.pem", "client/cert.pem");
     fs.copyFileSync(path.join(tmp, "ca.pem"), path.join(tmp, "client", "ca.pem"));
     const tls = run("bash", [SCRIPT, "tls", tmp, MACHINE], {});
     if (tls.code !== 0) throw new Error(`scripts/remote.sh tls failed:\n${tls.stderr}`);
@@ -389,25 +352,7 @@ describe("over tcp:// with TLS (certificates made here with openssl)", () => {
   it("refuses a certificate from another CA, in one line", () => {
     const other = path.join(tmp, "other");
     fs.mkdirSync(other);
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=other",
-        "-keyout",
-        path.join(other, "key.pem"),
-        "-out",
-        path.join(other, "cert.pem"),
-      ],
-      { stdio: "ignore" },
-    );
+    selfSigned("/CN=other", path.join(other, "key.pem"), path.join(other, "cert.pem"));
     fs.copyFileSync(path.join(other, "cert.pem"), path.join(other, "ca.pem"));
     const result = run("bash", ["scripts/setup.sh"], { ...tlsEnv, DOCKER_CERT_PATH: other }, 10_000);
     const errors = result.stderr.split("\n").filter((line) => line.includes("ERROR"));
