@@ -119,7 +119,7 @@ function swarmStack(swarm: SwarmPlan): {
         endpointMode: swarm.endpointMode,
         image: clusterImage.imageId,
         overlay: { name: overlay.networkName, id: overlay.networkId },
-        healthcheck: plan.healthcheck,
+        healthcheck: swarm.healthcheck,
         labels: plan.labels,
       }),
   );

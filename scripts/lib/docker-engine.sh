@@ -76,8 +76,33 @@ fb_engine_cause() {
     *"malformed HTTP response"* | *"client sent an HTTP request to an HTTPS server"*) echo "it wants TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH" ;;
     *x509* | *"tls:"* | *certificate*) echo "TLS failed: $(printf '%s' "$out" | grep -oE '(x509|tls): [^"]*' | head -n 1)" ;;
     *)
-      if [ "$code" = 124 ]; then echo "no answer within ${FB_REMOTE_TIMEOUT:-6}s"; else printf '%s\n' "$out" | grep -v '^[[:space:]]*$' | tail -n 1; fi
+      if [ "$code" = 124 ]; then echo "no answer within ${FB_REMOTE_TIMEOUT:-30}s"; else printf '%s\n' "$out" | grep -v '^[[:space:]]*$' | tail -n 1; fi
       ;;
+  esac
+}
+
+# host:port that DOCKER_HOST connects to (ssh://[user@]host[:port], tcp://host:port); fails for others.
+fb_engine_hostport() {
+  local rest
+  case "$DOCKER_HOST" in
+    ssh://*)
+      # ssh's own view, so Host aliases and ports from ssh_config count.
+      rest="${DOCKER_HOST#ssh://}" rest="${rest%%/*}"
+      local port="" user="${rest%@*}"
+      [ "$user" = "$rest" ] && user="" || rest="${rest#*@}"
+      case "$rest" in *:*) port="${rest##*:}" rest="${rest%:*}" ;; esac
+      ssh -G ${port:+-p "$port"} ${user:+-l "$user"} "$rest" 2>/dev/null |
+        awk '$1 == "hostname" { h = $2 } $1 == "port" { p = $2 } END { if (h == "" || p == "" || h ~ /:/) exit 1; print h ":" p }'
+      ;;
+    tcp://*)
+      rest="${DOCKER_HOST#tcp://}" rest="${rest%%/*}"
+      case "$rest" in
+        \[* | "" | *:*:*) return 1 ;; # IPv6 literals: left to the docker CLI
+        *:*) printf '%s\n' "$rest" ;;
+        *) printf '%s:2375\n' "$rest" ;;
+      esac
+      ;;
+    *) return 1 ;;
   esac
 }
 
@@ -97,7 +122,18 @@ fb_check_remote_engine() {
       }
       ;;
   esac
-  out="$(timeout "${FB_REMOTE_TIMEOUT:-6}" docker version --format '{{.Server.Version}}' 2>&1)" || code=$?
+  # A machine that drops packets fails here in 3 s; one that accepts the connection
+  # may be slow to answer (an emulated VM's first ssh session took 5.6 s), so the
+  # engine then gets FB_REMOTE_TIMEOUT.
+  local hostport connect=0
+  if hostport="$(fb_engine_hostport)"; then
+    timeout 3 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}"' _ "$hostport" 2>/dev/null || connect=$?
+    if [ "$connect" -eq 124 ]; then
+      fb_log "ERROR: the Docker engine at $DOCKER_HOST does not answer: no answer from $hostport within 3s"
+      return 1
+    fi
+  fi
+  out="$(timeout "${FB_REMOTE_TIMEOUT:-30}" docker version --format '{{.Server.Version}}' 2>&1)" || code=$?
   if [ "$code" -eq 0 ]; then
     FB_REMOTE_VERSION="$out"
     return 0

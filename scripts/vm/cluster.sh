@@ -97,7 +97,8 @@ net_down() {
 
 # ssh to every VM by address with the key and host key of the base disk. One
 # connection per VM carries every session (docker over ssh opens one per API
-# connection, each running `docker system dial-stdio` in the VM).
+# connection, each running `docker system dial-stdio` in the VM). %C hashes
+# user, host and port, so another port of a VM is never served by this connection.
 ssh_config_up() {
   grep -qs '^Include /etc/ssh/ssh_config.d/\*.conf' /etc/ssh/ssh_config ||
     fb_die "/etc/ssh/ssh_config does not include /etc/ssh/ssh_config.d/*.conf, where the VMs' ssh settings go"
@@ -115,7 +116,7 @@ Host $NET_PREFIX.*
   ServerAliveInterval 5
   ServerAliveCountMax 6
   ControlMaster auto
-  ControlPath $VM_DIR/cm-%h
+  ControlPath $VM_DIR/cm-%C
   ControlPersist 120
 EOF
 }

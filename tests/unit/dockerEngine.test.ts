@@ -53,7 +53,40 @@ describe("fb_engine_cause", () => {
     ]).toEqual([
       "TLS failed: tls: failed to verify certificate: x509: certificate signed by unknown authority",
       "it wants TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH",
-      "no answer within 6s",
+      "no answer within 30s",
+    ]);
+  });
+});
+
+describe("fb_engine_hostport", () => {
+  function hostport(dockerHost: string): string {
+    const script = `source "${LIB}" && fb_engine_hostport || echo none`;
+    // ssh -G gives ssh's own view (its config included); 192.168.0.4 has no entry there.
+    return execFileSync("bash", ["-c", script], {
+      encoding: "utf8",
+      env: { ...process.env, DOCKER_HOST: dockerHost },
+    }).trim();
+  }
+
+  it("finds the address a remote engine connects to, for a bounded connect before asking it", () => {
+    expect(
+      [
+        "ssh://root@192.168.0.4",
+        "ssh://root@192.168.0.4:2222",
+        "ssh://192.168.0.4",
+        "tcp://192.168.0.4:2376",
+        "tcp://192.168.0.4",
+        "tcp://[::1]:2375",
+        "unix:///var/run/docker.sock",
+      ].map(hostport),
+    ).toEqual([
+      "192.168.0.4:22",
+      "192.168.0.4:2222",
+      "192.168.0.4:22",
+      "192.168.0.4:2376",
+      "192.168.0.4:2375",
+      "none",
+      "none",
     ]);
   });
 });

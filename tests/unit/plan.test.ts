@@ -1,6 +1,6 @@
 import { parseEngine } from "../../src/machine/dockerHost";
 import { DEFAULTS, type FlaskBridgeConfig } from "../../src/plan/config";
-import { HEALTHCHECK, planTopology, type SwarmCluster } from "../../src/plan/plan";
+import { HEALTHCHECK, planTopology, SWARM_HEALTHCHECK, type SwarmCluster } from "../../src/plan/plan";
 
 function withConfig(overrides: Partial<FlaskBridgeConfig>): FlaskBridgeConfig {
   return { ...DEFAULTS, ...overrides };
@@ -319,8 +319,11 @@ describe("planTopology in swarm mode", () => {
     const plan = planTopology(withConfig(SWARM), "dev", undefined, THREE_NODES);
     expect(plan.orchestrator).toBe("swarm");
     expect(plan.containers).toEqual([]);
+    // Swarm replaces a task whose check fails: a slow check gets 30 s, not 5.
+    expect(SWARM_HEALTHCHECK).toEqual({ ...HEALTHCHECK, timeout: "30s" });
     expect(plan.swarm).toEqual({
       nodes: 3,
+      healthcheck: SWARM_HEALTHCHECK,
       publishMode: "ingress",
       endpointMode: "vip",
       network: { name: "my-bridge-network", subnet: null, gateway: null, driver: "overlay", attachable: true },
@@ -354,6 +357,7 @@ describe("planTopology in swarm mode", () => {
     );
     expect(plan.swarm).toEqual({
       nodes: 3,
+      healthcheck: SWARM_HEALTHCHECK,
       publishMode: "host",
       endpointMode: "dnsrr",
       network: {

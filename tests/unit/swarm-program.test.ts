@@ -121,7 +121,7 @@ describe("the program in swarm mode", () => {
           healthcheck: {
             tests: ["CMD", "bash", "/app/healthcheck.sh"],
             interval: "10s",
-            timeout: "5s",
+            timeout: "30s",
             startPeriod: "30s",
             retries: 3,
           },
