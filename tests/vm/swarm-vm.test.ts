@@ -1,8 +1,9 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
+import { promisify } from "node:util";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
 import type { ServiceOutput } from "../../src/components/SwarmService";
 import {
@@ -354,12 +355,26 @@ describe("Swarm's defaults (VIP, ingress) on 3 VMs with their own kernels", () =
     const urls = SERVICES.flatMap((service) => nodes.map((node) => `http://${node.address}:${PORTS[service]}/`));
     const moved = (async () => {
       manager("node", "update", "--availability", "drain", drained);
-      return eventually(240_000, () =>
-        SERVICES.every((service) => {
-          const tasks = runningTasks(service);
-          return tasks.length === 3 && tasks.every((task) => task.node !== drained);
-        }),
-      );
+      // One asynchronous call per poll, so the request loop keeps its pace meanwhile.
+      return eventually(240_000, async () => {
+        const { stdout } = await promisify(execFile)(
+          "docker",
+          [
+            "service",
+            "ps",
+            "--filter",
+            "desired-state=running",
+            "--format",
+            "{{.Name}} {{.Node}} {{.CurrentState}}",
+          ].concat(SERVICES),
+          { env: { ...process.env, DOCKER_HOST: dockerHost } },
+        );
+        const tasks = lines(stdout).map((line) => line.split(" "));
+        return SERVICES.every((service) => {
+          const own = tasks.filter(([name]) => name?.startsWith(`${service}.`));
+          return own.length === 3 && own.every(([, node, state]) => node !== drained && state === "Running");
+        });
+      });
     })();
     const { result, sent, failed } = await timed("drain fbvm-3", timings, () => whileRequesting(urls, moved, 5000));
     process.stdout.write(`\ndrain: ${sent} requests while tasks moved, ${failed.length} failed\n`);
