@@ -69,7 +69,8 @@ async function main(): Promise<void> {
     (await run("bash", ["scripts/pulumi.sh", ...args, "--yes", "--skip-preview"], { cwd: REPO_ROOT, env })).seconds;
   const samples: Sample[] = [];
   try {
-    await run("bash", ["scripts/pulumi.sh", "stack", "init", STACK], { cwd: REPO_ROOT, env }).catch(() => undefined);
+    // Setup creates the stack from the config defaults (and checks the manager answers).
+    await run("bash", ["scripts/setup.sh"], { cwd: REPO_ROOT, env });
     writeConfig(STACK, config);
     // Warm-up, untimed: builds the image on the manager and copies it to the workers.
     await pulumi("up");
