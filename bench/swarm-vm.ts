@@ -73,11 +73,13 @@ async function main(): Promise<void> {
     await run("bash", ["scripts/setup.sh"], { cwd: REPO_ROOT, env });
     writeConfig(STACK, config);
     // Warm-up, untimed: builds the image on the manager and copies it to the workers.
+    log("warm-up (untimed): up builds the image on the manager and copies it to the workers, about 4 min");
     await pulumi("up");
     await pulumi("destroy");
     for (let round = 1; round <= ROUNDS; round++) {
       for (const vms of round % 2 === 1 ? [1, 3] : [3, 1]) {
         for (const node of WORKERS) docker("node", "update", "--availability", vms === 1 ? "drain" : "active", node);
+        log(`swarm on ${vms} VM(s), round ${round}: up and destroy`);
         const up = await pulumi("up");
         const destroy = await pulumi("destroy");
         samples.push({ vms, round, up, destroy });
