@@ -226,9 +226,10 @@ export class SwarmService extends pulumi.ComponentResource {
             readOnly: true,
             mounts: [{ type: "tmpfs", target: "/tmp", tmpfsOptions: { sizeBytes: 16 * 1024 * 1024 } }],
             capDrops: ["ALL"],
-            // Also how long destroy waits for each task's container to go: 10 s was too
-            // short on emulated VMs. Written as the provider reads it back ("1m0s" would diff).
-            stopGracePeriod: "30s",
+            // Also the provider's budget, per task container, for waiting it out and removing
+            // it on destroy: 10 s and 30 s ran out on emulated VMs. The app stops in 0.3 s, so
+            // only a hung task waits this long. Written as the provider reads it back ("2m0s" would diff).
+            stopGracePeriod: "2m",
             sysctl: {},
           },
           networksAdvanceds: [{ name: plan.kind === "custom" && args.overlay ? args.overlay.name : plan.network }],

@@ -130,7 +130,7 @@ describe("the program in swarm mode", () => {
           readOnly: true,
           mounts: [{ type: "tmpfs", target: "/tmp", tmpfsOptions: { sizeBytes: 16777216 } }],
           capDrops: ["ALL"],
-          stopGracePeriod: "30s",
+          stopGracePeriod: "2m",
           sysctl: {},
         },
         networksAdvanceds: [{ name: "my-bridge-network" }],
