@@ -132,6 +132,12 @@ fb_check_remote_engine() {
       fb_log "ERROR: the Docker engine at $DOCKER_HOST does not answer: no answer from $hostport within 3s"
       return 1
     fi
+    # Something may accept any connection (a proxy on the way): sshd greets at once.
+    if [ "$connect" -eq 0 ] && [ "${DOCKER_HOST%%://*}" = ssh ] &&
+      [ "$(timeout 5 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}" && head -c 4 <&3' _ "$hostport" 2>/dev/null)" != "SSH-" ]; then
+      fb_log "ERROR: the Docker engine at $DOCKER_HOST does not answer: $hostport accepts connections but no ssh server greeted within 5s"
+      return 1
+    fi
   fi
   out="$(timeout "${FB_REMOTE_TIMEOUT:-30}" docker version --format '{{.Server.Version}}' 2>&1)" || code=$?
   if [ "$code" -eq 0 ]; then
