@@ -62,8 +62,8 @@ fb_engine_cause() {
     *"docker: command not found"* | *"docker: not found"*) echo "ssh works, but that machine has no docker CLI (ssh:// runs one there)" ;;
     *"Cannot connect to the Docker daemon at tcp://"*)
       # The docker CLI hides the cause for tcp://; one bounded connect finds it.
-      local hostport="${DOCKER_HOST#tcp://}" why
-      hostport="${hostport%%/*}"
+      local hostport why
+      hostport="$(fb_engine_hostport)" || hostport="${DOCKER_HOST#tcp://}"
       why="$(timeout 3 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}"' _ "$hostport" 2>&1)"
       case "$why" in
         *"Connection refused"*) echo "connection refused: nothing listens at $hostport" ;;
