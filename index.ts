@@ -1,42 +1,58 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BridgeNetwork } from "./src/components/BridgeNetwork";
 import { ClusterImage } from "./src/components/ClusterImage";
-import { type ContainerOutput, FlaskContainer } from "./src/components/FlaskContainer";
+import { dockerProvider } from "./src/components/dockerProvider";
+import { FlaskContainer } from "./src/components/FlaskContainer";
 import { FlaskImage } from "./src/components/FlaskImage";
 import { OverlayNetwork } from "./src/components/OverlayNetwork";
-import { ReadinessProbe } from "./src/components/ReadinessProbe";
-import { type ServiceOutput, SwarmService } from "./src/components/SwarmService";
-import { enginePlatform } from "./src/machine/enginePlatform";
+import { ReadinessProbe, readyTimeoutSeconds } from "./src/components/ReadinessProbe";
+import { SwarmService } from "./src/components/SwarmService";
+import { resolveEngine } from "./src/machine/engine";
+import { baseImageOverride, readEngineFacts } from "./src/machine/engineFacts";
 import { checkHostPortsFree } from "./src/machine/hostPorts";
-import { readSwarmCluster } from "./src/machine/swarmCluster";
-import { baseImageOverrideFromEnv, readConfig } from "./src/plan/config";
+import { readConfig } from "./src/plan/config";
 import { ConfigError } from "./src/plan/errors";
+import type { ContainerOutput, ImageOutput, NetworkOutput, ServiceOutput } from "./src/plan/outputs";
 import { planTopology, type SwarmPlan } from "./src/plan/plan";
 
-// Validation happens here, before any resource is declared. RunError: Pulumi
-// prints a config error as its message alone, without a stack trace.
-const plan = (() => {
+const stack = pulumi.getStack();
+
+// Read config, ask the machine, plan: all before any resource is declared, so
+// bad input or a silent engine fails in one line with nothing half-made.
+// RunError: Pulumi prints its message alone, without a stack trace.
+const { plan, engine, platform } = (() => {
   try {
     const config = readConfig();
-    const cluster = config.orchestrator === "swarm" ? readSwarmCluster() : null;
-    const planned = planTopology(config, pulumi.getStack(), baseImageOverrideFromEnv(process.env), cluster);
-    checkHostPortsFree(planned.containers, config.bindAddress, pulumi.getStack());
-    return planned;
+    const engine = resolveEngine({ env: process.env, dockerConfigHost: new pulumi.Config("docker").get("host") });
+    const facts = readEngineFacts(engine, config.orchestrator === "swarm");
+    const plan = planTopology(config, stack, {
+      engine,
+      swarm: facts.swarm,
+      baseImageOverride: baseImageOverride(engine, config.baseImage),
+    });
+    checkHostPortsFree(plan.containers, config.bindAddress, stack, engine, plan.image.baseImage);
+    return { plan, engine, platform: facts.platform };
   } catch (error) {
     throw error instanceof ConfigError ? new pulumi.RunError(error.message) : error;
   }
 })();
 
-const flaskImage = new FlaskImage("image", {
-  imageName: plan.image.name,
-  context: "./app",
-  baseImage: plan.image.baseImage,
-  platform: enginePlatform(),
-  stack: pulumi.getStack(),
-  keepOnDestroy: plan.image.keepOnDestroy,
-});
+// The one Docker provider: every docker resource below inherits it from its component.
+const providers = [dockerProvider("docker", engine)];
 
-type NetworkOutput = { name: string; id: string; subnet: string | null; gateway: string | null };
+const flaskImage = new FlaskImage(
+  "image",
+  {
+    imageName: plan.image.name,
+    context: "./app",
+    baseImage: plan.image.baseImage,
+    platform,
+    stack,
+    keepOnDestroy: plan.image.keepOnDestroy,
+    engine,
+  },
+  { providers },
+);
 
 function networkOutput(network: BridgeNetwork | OverlayNetwork): pulumi.Output<NetworkOutput> {
   return pulumi
@@ -52,12 +68,16 @@ function engineStack(): {
   /** What each container's probe saw: "Hello, World!" from the host, or "lo" for the none container. */
   probes: pulumi.Output<Record<string, string>>;
 } {
-  const bridgeNetwork = new BridgeNetwork("network", {
-    networkName: plan.network.name,
-    subnet: plan.network.subnet,
-    gateway: plan.network.gateway,
-    labels: plan.labels,
-  });
+  const bridgeNetwork = new BridgeNetwork(
+    "network",
+    {
+      networkName: plan.network.name,
+      subnet: plan.network.subnet,
+      gateway: plan.network.gateway,
+      labels: plan.labels,
+    },
+    { providers },
+  );
 
   const flaskContainers = plan.containers.map(
     (container) =>
@@ -72,6 +92,7 @@ function engineStack(): {
         },
         // No dependsOn the whole FlaskImage: the image ID input already orders
         // create and destroy, and waiting on the remover cost ~1 s of every up.
+        { providers },
       ),
   );
 
@@ -85,6 +106,8 @@ function engineStack(): {
 
   const readiness = new ReadinessProbe("readiness", {
     targets: flaskContainers.map((container) => container.probeTarget),
+    engine,
+    timeoutSeconds: readyTimeoutSeconds(process.env),
   });
 
   return {
@@ -101,27 +124,38 @@ function swarmStack(swarm: SwarmPlan): {
   /** Per service its DNS name, VIP, URLs, replicas and tasks. */
   services: pulumi.Output<Record<string, ServiceOutput>>;
 } {
-  const overlay = new OverlayNetwork("overlay", {
-    networkName: swarm.network.name,
-    subnet: swarm.network.subnet,
-    gateway: swarm.network.gateway,
-    labels: plan.labels,
-  });
+  const overlay = new OverlayNetwork(
+    "overlay",
+    {
+      networkName: swarm.network.name,
+      subnet: swarm.network.subnet,
+      gateway: swarm.network.gateway,
+      labels: plan.labels,
+    },
+    { providers },
+  );
   const clusterImage = new ClusterImage("cluster-image", {
     imageName: plan.image.name,
     imageId: flaskImage.repoDigest,
+    engine,
   });
   const services = swarm.services.map(
     (service) =>
-      new SwarmService(service.key, {
-        plan: service,
-        publishMode: swarm.publishMode,
-        endpointMode: swarm.endpointMode,
-        image: clusterImage.imageId,
-        overlay: { name: overlay.networkName, id: overlay.networkId },
-        healthcheck: swarm.healthcheck,
-        labels: plan.labels,
-      }),
+      new SwarmService(
+        service.key,
+        {
+          plan: service,
+          publishMode: swarm.publishMode,
+          endpointMode: swarm.endpointMode,
+          image: clusterImage.imageId,
+          overlay: { name: overlay.networkName, id: overlay.networkId },
+          healthcheck: swarm.healthcheck,
+          labels: plan.labels,
+          engine,
+          timeoutSeconds: readyTimeoutSeconds(process.env),
+        },
+        { providers },
+      ),
   );
   return {
     network: networkOutput(overlay),
@@ -135,19 +169,15 @@ function swarmStack(swarm: SwarmPlan): {
   };
 }
 
-const image: pulumi.Output<{
-  name: string;
-  digest: string;
-  baseImage: string;
-  configuredBaseImage: string;
-  standInNote: string | null;
-}> = pulumi.all([flaskImage.imageName, flaskImage.repoDigest]).apply(([name, digest]) => ({
-  name,
-  digest,
-  baseImage: plan.image.baseImage,
-  configuredBaseImage: plan.image.configuredBaseImage,
-  standInNote: plan.image.standInNote,
-}));
+const image: pulumi.Output<ImageOutput> = pulumi
+  .all([flaskImage.imageName, flaskImage.repoDigest])
+  .apply(([name, digest]) => ({
+    name,
+    digest,
+    baseImage: plan.image.baseImage,
+    configuredBaseImage: plan.image.configuredBaseImage,
+    standInNote: plan.image.standInNote,
+  }));
 
 // Only the mode's own outputs: an undefined export would make Pulumi warn on every up.
 export = plan.swarm === null ? { ...engineStack(), image } : { ...swarmStack(plan.swarm), image };

@@ -11,6 +11,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { resolveEngine } from "../src/machine/engine";
 import { readConfig } from "../src/plan/config";
 import {
   expectedConnectivity,
@@ -24,7 +25,8 @@ import {
 } from "../src/plan/connectivity";
 import { planTopology, type TopologyPlan } from "../src/plan/plan";
 import { matrixDot, matrixTable } from "../src/views/connectivityView";
-import { FONT, parseStackOutputs, type StackOutputs } from "../src/views/diagram";
+import type { StackOutputs } from "../src/plan/outputs";
+import { FONT, parseStackOutputs } from "../src/views/diagram";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const PROBE = readFileSync(path.join(REPO_ROOT, "src", "machine", "connectivity.py"), "utf8");
@@ -40,7 +42,8 @@ export type StackConfig = Record<string, { value: string }>;
 /** The plan the stack was deployed from, rebuilt from its config with the program's own code. */
 export function planFor(stack: string, config: StackConfig): TopologyPlan {
   pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([key, { value }]) => [key, value])));
-  return planTopology(readConfig(), stack);
+  const engine = resolveEngine({ env: process.env, dockerConfigHost: config["docker:host"]?.value });
+  return planTopology(readConfig(), stack, { engine });
 }
 
 /** Measures every source's row; a source whose exec fails gets "error" for each of its tries. */

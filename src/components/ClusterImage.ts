@@ -1,10 +1,13 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { dockerEnv, type Engine } from "../plan/engine";
 
 export interface ClusterImageArgs {
   imageName: string;
   /** Image ID from FlaskImage.repoDigest: a new build copies again. */
   imageId: pulumi.Input<string>;
+  /** The swarm's manager, where the image was built. */
+  engine: Engine;
 }
 
 /**
@@ -31,7 +34,7 @@ export class ClusterImage extends pulumi.ComponentResource {
         // By ID: after a rebuild the name is the new copy's, and the old one goes.
         // The services go first (they depend on this), then their tasks' containers.
         delete: 'bash scripts/cluster.sh unload "$IMAGE_ID"',
-        environment: { IMAGE: args.imageName, IMAGE_ID: args.imageId },
+        environment: { ...dockerEnv(args.engine), IMAGE: args.imageName, IMAGE_ID: args.imageId },
         triggers: [args.imageId],
       },
       { parent: this },

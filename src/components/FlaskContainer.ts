@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import type { ContainerOutput } from "../plan/outputs";
 import type { ContainerPlan, HealthcheckPlan } from "../plan/plan";
 import { toLabelList } from "./labels";
 import type { ProbeTarget } from "./ReadinessProbe";
@@ -12,15 +13,6 @@ export interface FlaskContainerArgs {
   customNetwork?: pulumi.Input<string>;
   healthcheck: HealthcheckPlan;
   labels: Readonly<Record<string, string>>;
-}
-
-/** The stack-output shape for one container; users and acceptance checks read it. */
-export interface ContainerOutput {
-  network: string;
-  ip: string | null;
-  gateway: string | null;
-  hostPort: number | null;
-  url: string | null;
 }
 
 /** One `docker run -d ... flask-hello-world` of the tutorial, hardened. ReadinessProbe waits until it answers. */

@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { dockerEnv, type Engine } from "../plan/engine";
 
 export interface FlaskImageArgs {
   /** Tag for the built image, e.g. "flask-hello-world". */
@@ -13,6 +14,8 @@ export interface FlaskImageArgs {
   stack: string;
   /** Leave the image in the engine on `destroy`. */
   keepOnDestroy: boolean;
+  /** The engine the image is built on: its remover runs `docker` there and nowhere else. */
+  engine: Engine;
 }
 
 /** The tutorial's `docker build -t flask-hello-world .`, removed again on destroy. */
@@ -38,7 +41,7 @@ export class FlaskImage extends pulumi.ComponentResource {
               '(docker image rm "$IMAGE" >/dev/null 2>&1 || ! docker image inspect "$IMAGE" >/dev/null 2>&1)',
               'docker image prune --force --filter "label=flask-bridge.project=flask-bridge" --filter "label=flask-bridge.stack=$STACK" >/dev/null',
             ].join(" && "),
-            environment: { IMAGE: args.imageName, STACK: args.stack },
+            environment: { ...dockerEnv(args.engine), IMAGE: args.imageName, STACK: args.stack },
           },
           { parent: this },
         );

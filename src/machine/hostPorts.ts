@@ -1,10 +1,9 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
+import { dockerEnv, type Engine } from "../plan/engine";
 import { ConfigError } from "../plan/errors";
 import type { ContainerPlan } from "../plan/plan";
-import { currentEngine, type Engine } from "./dockerHost";
 
 /**
  * Host ports held by someone else, found before any resource is declared.
@@ -103,10 +102,12 @@ export function checkHostPortsFree(
   containers: readonly ContainerPlan[],
   bindAddress: string,
   stack: string,
-  engine: Engine = currentEngine(),
+  engine: Engine,
+  /** An image the engine has, for the one-shot container that reads a tcp:// engine's machine. */
+  oneShotImage: string,
 ): void {
   if (containers.every((container) => container.hostPort === null)) return;
-  const machine = engine.remote ? remoteMachine(engine) : localMachine();
+  const machine = engine.remote ? remoteMachine(engine, oneShotImage) : localMachine(engine);
   if (machine === undefined) return;
   const clashing = containers.flatMap((container) => {
     const port = container.hostPort;
@@ -126,51 +127,42 @@ export function checkHostPortsFree(
   }
 }
 
-function localMachine(): Machine | undefined {
+function localMachine(engine: Engine): Machine | undefined {
   if (!fs.existsSync("/proc/net/tcp")) return undefined;
   const listeners = ["/proc/net/tcp", "/proc/net/tcp6"]
     .filter((file) => fs.existsSync(file))
     .flatMap((file) => parseProcNetTcp(fs.readFileSync(file, "utf8")));
-  return { where: "this machine", listeners, holders: holdersOf };
+  return { where: "this machine", listeners, holders: (clashing) => holdersOf(clashing, engine) };
 }
 
 const HOLDERS_MARK = "--- holders";
 
 /**
- * Prints the machine's /proc/net/tcp and tcp6, then for each listening socket
- * "inode pid cgroup-id argv0": everything in one round trip.
+ * Prints the machine's /proc/net/tcp and tcp6, then HOLDERS_MARK, then for each
+ * listening socket "inode pid cgroup-id argv0": everything in one round trip.
+ * A shell script, because `sh` is what every machine has.
  */
-const REMOTE_SCRIPT = `
-cat /proc/net/tcp /proc/net/tcp6 2>/dev/null
-echo "${HOLDERS_MARK}"
-listening=" $(awk '$4 == "0A" { printf "%s ", $10 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null)"
-seen=" "
-find /proc/[0-9]*/fd -lname 'socket:*' -printf '%p %l\\n' 2>/dev/null | while read -r fd link; do
-  inode=\${link#socket:[}; inode=\${inode%]}
-  case "$listening" in *" $inode "*) ;; *) continue ;; esac
-  case "$seen" in *" $inode "*) continue ;; esac
-  seen="$seen$inode "
-  pid=\${fd#/proc/}; pid=\${pid%%/*}
-  argv0=$(tr '\\0' '\\n' </proc/$pid/cmdline | head -n 1)
-  cid=$(grep -oE '[0-9a-f]{64}' /proc/$pid/cgroup | head -n 1)
-  echo "$inode $pid \${cid:--} \${argv0:-?}"
-done`;
+const LISTENERS_SCRIPT = path.join(__dirname, "listeners.sh");
 
 /**
- * Runs REMOTE_SCRIPT on the engine's machine: over ssh for ssh://, else in a
+ * Runs LISTENERS_SCRIPT on the engine's machine: over ssh for ssh://, else in a
  * one-shot container sharing the machine's network and pid namespaces, from
  * the base image that setup placed there.
  */
-function onEngineMachine(engine: Engine): string {
-  const options = { encoding: "utf8" as const, input: REMOTE_SCRIPT, timeout: 20_000, stdio: "pipe" as const };
+function onEngineMachine(engine: Engine, oneShotImage: string): string {
+  const options = {
+    encoding: "utf8" as const,
+    input: fs.readFileSync(LISTENERS_SCRIPT, "utf8"),
+    timeout: 20_000,
+    stdio: "pipe" as const,
+    env: { ...process.env, ...dockerEnv(engine) },
+  };
   try {
     if (engine.scheme === "ssh") {
       const url = new URL(engine.url.replace(/^ssh:/, "http:"));
       const args = [...(url.username ? ["-l", url.username] : []), ...(url.port ? ["-p", url.port] : [])];
       return execFileSync("ssh", [...args, "-o", "BatchMode=yes", "-T", "--", engine.host ?? "", "sh -s"], options);
     }
-    const image =
-      process.env.FLASK_BRIDGE_BASE_IMAGE ?? new pulumi.Config("flask-bridge").get("baseImage") ?? "python:3.11-slim";
     return execFileSync(
       "docker",
       // SYS_PTRACE: reading another process's fd links needs it.
@@ -188,7 +180,7 @@ function onEngineMachine(engine: Engine): string {
         "SYS_PTRACE",
         "--entrypoint",
         "sh",
-        image,
+        oneShotImage,
         "-s",
       ],
       options,
@@ -204,7 +196,7 @@ function onEngineMachine(engine: Engine): string {
   }
 }
 
-/** Parses REMOTE_SCRIPT's holder lines. */
+/** Parses LISTENERS_SCRIPT's holder lines. */
 export function parseRemoteHolders(text: string): Map<string, { pid: number; process: string; containerId?: string }> {
   const found = new Map<string, { pid: number; process: string; containerId?: string }>();
   for (const line of text.split("\n")) {
@@ -219,15 +211,15 @@ export function parseRemoteHolders(text: string): Map<string, { pid: number; pro
   return found;
 }
 
-function remoteMachine(engine: Engine): Machine {
-  const [tables = "", holders = ""] = onEngineMachine(engine).split(`${HOLDERS_MARK}\n`);
+function remoteMachine(engine: Engine, oneShotImage: string): Machine {
+  const [tables = "", holders = ""] = onEngineMachine(engine, oneShotImage).split(`${HOLDERS_MARK}\n`);
   // tcp and tcp6 each start with a header line ("  sl  local_address ...").
   const listeners = tables.split(/\n(?=\s*sl\s)/).flatMap((table) => parseProcNetTcp(table));
   const found = parseRemoteHolders(holders);
   return {
     where: `the engine's machine ${engine.host}`,
     listeners,
-    holders: (clashing) => resolveContainers(clashing, (inode) => found.get(inode)),
+    holders: (clashing) => resolveContainers(clashing, engine, (inode) => found.get(inode)),
   };
 }
 
@@ -254,9 +246,9 @@ export function parsePs(text: string): PsEntry[] {
     });
 }
 
-function holdersOf(listeners: readonly Listener[]): Map<string, Holder> {
+function holdersOf(listeners: readonly Listener[], engine: Engine): Map<string, Holder> {
   const pids = pidsOfSockets(new Set(listeners.map((l) => l.inode)));
-  return resolveContainers(listeners, (inode) => {
+  return resolveContainers(listeners, engine, (inode) => {
     const pid = pids.get(inode);
     if (pid === undefined) return undefined;
     const process = processName(
@@ -272,11 +264,12 @@ function holdersOf(listeners: readonly Listener[]): Map<string, Holder> {
 /** Names the container behind each holder: docker-proxy's by the port it publishes, others by cgroup. */
 function resolveContainers(
   listeners: readonly Listener[],
+  engine: Engine,
   processOf: (inode: string) => { pid: number; process: string; containerId?: string } | undefined,
 ): Map<string, Holder> {
   let running: PsEntry[] | undefined;
   const ps = () => {
-    running ??= parsePs(dockerOr(["ps", "--no-trunc", "--format", PS_FORMAT], ""));
+    running ??= parsePs(dockerOr(engine, ["ps", "--no-trunc", "--format", PS_FORMAT], ""));
     return running;
   };
   const holders = new Map<string, Holder>();
@@ -338,10 +331,11 @@ function readOr(file: string, fallback: string): string {
   }
 }
 
-function dockerOr(args: string[], fallback: string): string {
+function dockerOr(engine: Engine, args: string[], fallback: string): string {
   try {
     return execFileSync("docker", args, {
       encoding: "utf8",
+      env: { ...process.env, ...dockerEnv(engine) },
       stdio: ["ignore", "pipe", "ignore"],
       timeout: 10_000,
     }).trim();

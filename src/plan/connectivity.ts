@@ -1,5 +1,4 @@
-import type { ContainerOutput } from "../components/FlaskContainer";
-import type { StackOutputs } from "../views/diagram";
+import type { ContainerOutput, StackOutputs } from "./outputs";
 import { APP_PORT, type ContainerPlan, type TopologyPlan } from "./plan";
 
 /**

@@ -1,5 +1,5 @@
-import { type Engine, LOCAL_ENGINE } from "../machine/dockerHost";
-import type { BaseImageOverride, FlaskBridgeConfig } from "./config";
+import type { FlaskBridgeConfig } from "./config";
+import { type Engine, LOCAL_ENGINE } from "./engine";
 import { ConfigError, configKey, invalid } from "./errors";
 import { cidrContains, cidrSize, cidrsOverlap, formatCidr, formatIpv4, parseCidr, parseIpv4 } from "./ipv4";
 
@@ -99,7 +99,7 @@ export interface TopologyPlan {
     readonly name: string;
     readonly baseImage: string;
     readonly configuredBaseImage: string;
-    /** Set when setup substituted a stand-in for a base image that cannot be pulled. */
+    /** Set when a stand-in replaces a base image the engine lacks and cannot pull. */
     readonly standInNote: string | null;
     readonly keepOnDestroy: boolean;
   };
@@ -150,16 +150,30 @@ const IMAGE_REFERENCE =
 const HOST_NAME =
   /^(?=.{1,253}$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
-/**
- * `cluster` is what `docker node ls` said (src/machine/swarmCluster.ts), null when the
- * engine is no swarm manager; only swarm mode reads it.
- */
+/** A stand-in for a base image the engine lacks (src/machine/engineFacts.ts finds it). */
+export interface BaseImageOverride {
+  /** The configured image that could not be had. */
+  readonly replaces: string;
+  /** The stand-in built from Debian's packages. */
+  readonly standIn: string;
+  readonly note: string;
+}
+
+/** What the machine said, handed in: the plan never asks Docker itself. */
+export interface MachineFacts {
+  readonly engine: Engine;
+  readonly baseImageOverride?: BaseImageOverride;
+  /** The swarm the engine manages (`docker node ls`); null or absent when it manages none. Swarm mode only. */
+  readonly swarm?: SwarmCluster | null;
+}
+
 export function planTopology(
   config: FlaskBridgeConfig,
   stack: string,
-  baseImageOverride?: BaseImageOverride,
-  cluster: SwarmCluster | null = null,
+  machine: MachineFacts = { engine: LOCAL_ENGINE },
 ): TopologyPlan {
+  const { engine, baseImageOverride } = machine;
+  const cluster = machine.swarm ?? null;
   const orchestrator = checkOrchestrator(config.orchestrator);
   checkReplicas(config.replicas);
   const publishMode = checkChoice("swarmPublishMode", config.swarmPublishMode, PUBLISH_MODES);
@@ -168,7 +182,6 @@ export function planTopology(
   checkImageReference("baseImage", config.baseImage);
   checkDockerName("namePrefix", config.namePrefix);
   const network = planNetwork(config);
-  const engine = config.engine ?? LOCAL_ENGINE;
   checkBindAddress(config.bindAddress, engine);
   if (config.urlHost !== "") checkUrlHost(config.urlHost);
   checkPorts(config);

@@ -1,6 +1,5 @@
-import type { ContainerOutput } from "../components/FlaskContainer";
-import type { ServiceOutput } from "../components/SwarmService";
 import { cidrContains, parseCidr, parseIpv4 } from "../plan/ipv4";
+import type { ContainerOutput, ServiceOutput, StackOutputs } from "../plan/outputs";
 import { APP_PORT } from "../plan/plan";
 
 /**
@@ -11,22 +10,6 @@ import { APP_PORT } from "../plan/plan";
  * container alone outside everything. Pure: no I/O, no Graphviz; the same
  * outputs always give the same text (scripts/diagram.ts renders it to SVG).
  */
-
-/** The parts of `pulumi stack output --json` the diagram reads (see README, Outputs). */
-export interface StackOutputs {
-  containers: Record<string, ContainerOutput>;
-  network: { name: string; id: string; subnet: string | null; gateway: string | null };
-  image?: {
-    name: string;
-    digest: string;
-    baseImage: string;
-    configuredBaseImage: string;
-    standInNote: string | null;
-  };
-  probes?: Record<string, string>;
-  /** Swarm mode: the services and where their tasks run (containers is then empty). */
-  services?: Record<string, ServiceOutput>;
-}
 
 /** Docker's default bridge: its device and the subnet Docker gives it unless the daemon says otherwise. */
 export const DEFAULT_BRIDGE = { name: "bridge", device: "docker0", subnet: "172.17.0.0/16" } as const;

@@ -8,7 +8,8 @@ import {
   type Measured,
   WAYS,
 } from "../../src/plan/connectivity";
-import { parseStackOutputs, type StackOutputs } from "../../src/views/diagram";
+import type { StackOutputs } from "../../src/plan/outputs";
+import { parseStackOutputs } from "../../src/views/diagram";
 import {
   expectOfficialPlugins,
   freshStack,

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { OutputMap, Stack } from "@pulumi/pulumi/automation";
-import type { ContainerOutput } from "../../src/components/FlaskContainer";
+import type { ContainerOutput } from "../../src/plan/outputs";
 import {
   dockerOn,
   freshStackWithEnv,

@@ -1,5 +1,5 @@
 import type { Stack } from "@pulumi/pulumi/automation";
-import type { ServiceOutput } from "../../src/components/SwarmService";
+import type { ServiceOutput } from "../../src/plan/outputs";
 import {
   clusterScript,
   clusterWorkers,

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { DEFAULTS, type FlaskBridgeConfig } from "../../src/plan/config";
+import type { FlaskBridgeConfig } from "../../src/plan/config";
 import {
   type Cell,
   category,
@@ -15,6 +15,7 @@ import {
 } from "../../src/plan/connectivity";
 import { planTopology } from "../../src/plan/plan";
 import { parseStackOutputs } from "../../src/views/diagram";
+import { DEFAULTS } from "./projectDefaults";
 
 const OUTPUTS_FILE = path.join(__dirname, "fixtures", "outputs.json");
 

@@ -12,7 +12,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { html, id, parseStackOutputs, type StackOutputs, topologyDot } from "../../src/views/diagram";
+import type { StackOutputs } from "../../src/plan/outputs";
+import { html, id, parseStackOutputs, topologyDot } from "../../src/views/diagram";
 
 const ROOT = path.resolve(__dirname, "../..");
 const FIXTURES = path.join(__dirname, "fixtures");

@@ -1,5 +1,5 @@
 import * as net from "node:net";
-import { LOCAL_ENGINE } from "../../src/machine/dockerHost";
+import { LOCAL_ENGINE } from "../../src/plan/engine";
 import {
   checkHostPortsFree,
   clashes,
@@ -9,8 +9,8 @@ import {
   processName,
   takenMessage,
 } from "../../src/machine/hostPorts";
-import { DEFAULTS } from "../../src/plan/config";
 import { type ContainerPlan, planTopology } from "../../src/plan/plan";
+import { DEFAULTS } from "./projectDefaults";
 
 // Lines as the kernel prints them (trimmed after the inode column).
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -125,7 +125,7 @@ describe("checkHostPortsFree on this machine", () => {
         { ...DEFAULTS, bridgePorts: [port], customPorts: [], hostMode: false, bindAddress: "127.0.0.1" },
         "unit",
       );
-      expect(() => checkHostPortsFree(plan.containers, "127.0.0.1", "unit", LOCAL_ENGINE)).toThrow(
+      expect(() => checkHostPortsFree(plan.containers, "127.0.0.1", "unit", LOCAL_ENGINE, "unused-for-a-local-engine")).toThrow(
         `host port ${port} is already taken on this machine by node (pid ${process.pid})`,
       );
     } finally {
@@ -139,6 +139,6 @@ describe("checkHostPortsFree on this machine", () => {
     const port = (server.address() as net.AddressInfo).port;
     await new Promise((resolve) => server.close(resolve));
     const plan = planTopology({ ...DEFAULTS, bridgePorts: [port], customPorts: [], hostMode: false }, "unit");
-    expect(() => checkHostPortsFree(plan.containers, "0.0.0.0", "unit", LOCAL_ENGINE)).not.toThrow();
+    expect(() => checkHostPortsFree(plan.containers, "0.0.0.0", "unit", LOCAL_ENGINE, "unused-for-a-local-engine")).not.toThrow();
   });
 });

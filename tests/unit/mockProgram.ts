@@ -1,4 +1,6 @@
 import type * as pulumiType from "@pulumi/pulumi";
+import { type Engine, LOCAL_ENGINE } from "../../src/plan/engine";
+import { defaultConfigStrings } from "./projectDefaults";
 
 /** The stub engine's platform: not this machine's, so a test sees where the value came from. */
 export const ENGINE_PLATFORM = "linux/arm64";
@@ -18,31 +20,34 @@ type Outputs = Record<string, any>;
 
 /**
  * Runs index.ts under Pulumi's mocks, on a fresh module registry with setMocks
- * first, and returns what it declared and exported. The three reads of this
- * machine (the host-port check, the swarm query, the engine's platform) become stubs; their own
- * tests cover them. `declared` fills as the program runs, so a failed run
- * can be inspected too.
+ * first, and returns what it declared and exported. Every read of the machine
+ * (which engine, its facts, the host-port check) is a stub, and the program
+ * sees an empty environment: the user's shell (DOCKER_HOST, DOCKER_CONTEXT,
+ * no docker or ssh on PATH) never changes the result. `declared` fills as the
+ * program runs, so a failed run can be inspected too.
  */
 export async function runProgram(
   config: Record<string, string>,
   outputsOf: MockOutputs,
-  options: { swarmNodes?: number | null; declared?: Declared[] } = {},
+  options: { swarmNodes?: number | null; declared?: Declared[]; engine?: Engine } = {},
 ) {
   const declared = options.declared ?? [];
   jest.resetModules();
   const portCheck = jest.fn((..._args: unknown[]) => declared.length);
   jest.doMock("../../src/machine/hostPorts", () => ({ checkHostPortsFree: portCheck }));
-  const readSwarmCluster = jest.fn(() => (options.swarmNodes == null ? null : { nodes: options.swarmNodes }));
-  jest.doMock("../../src/machine/swarmCluster", () => ({ readSwarmCluster }));
-  jest.doMock("../../src/machine/enginePlatform", () => ({ enginePlatform: () => ENGINE_PLATFORM }));
-  // A shell that sourced scripts/env.sh names setup's stand-in base image; these tests plan without one.
-  for (const key of ["FLASK_BRIDGE_BASE_IMAGE", "FLASK_BRIDGE_BASE_IMAGE_FOR", "FLASK_BRIDGE_BASE_IMAGE_NOTE"]) {
-    delete process.env[key];
-  }
+  const engine = options.engine ?? LOCAL_ENGINE;
+  jest.doMock("../../src/machine/engine", () => ({ resolveEngine: () => engine }));
+  const readEngineFacts = jest.fn((_engine: Engine, wantSwarm: boolean) => ({
+    platform: ENGINE_PLATFORM,
+    id: "ENGINE-ID",
+    swarm: wantSwarm && options.swarmNodes != null ? { nodes: options.swarmNodes } : null,
+  }));
+  jest.doMock("../../src/machine/engineFacts", () => ({ readEngineFacts, baseImageOverride: () => undefined }));
   const pulumi: typeof pulumiType = require("@pulumi/pulumi");
-  pulumi.runtime.setAllConfig(
-    Object.fromEntries(Object.entries(config).map(([key, value]) => [`flask-bridge:${key}`, value])),
-  );
+  pulumi.runtime.setAllConfig({
+    ...defaultConfigStrings(),
+    ...Object.fromEntries(Object.entries(config).map(([key, value]) => [`flask-bridge:${key}`, value])),
+  });
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
@@ -55,14 +60,21 @@ export async function runProgram(
     "flask-bridge",
     "dev",
   );
-  const program = require("../../index");
+  const shell = process.env;
+  process.env = {};
+  let program: Outputs;
+  try {
+    program = require("../../index");
+  } finally {
+    process.env = shell;
+  }
   const resolve = (output: pulumiType.Output<unknown> | undefined) =>
     output === undefined ? Promise.resolve(undefined) : new Promise((done) => output.apply(done));
   const outputs: Outputs = {};
   for (const name of ["containers", "services", "network", "image", "probes"]) {
     outputs[name] = await resolve(program[name]);
   }
-  return { declared, portCheck, readSwarmCluster, outputs };
+  return { declared, portCheck, readEngineFacts, outputs };
 }
 
 export function ofType(declared: Declared[], type: string): Declared[] {

@@ -1,6 +1,7 @@
-import { parseEngine } from "../../src/machine/dockerHost";
-import { DEFAULTS, type FlaskBridgeConfig } from "../../src/plan/config";
+import type { FlaskBridgeConfig } from "../../src/plan/config";
+import { LOCAL_ENGINE, parseEngine } from "../../src/plan/engine";
 import { HEALTHCHECK, planTopology, SWARM_HEALTHCHECK, type SwarmCluster } from "../../src/plan/plan";
+import { DEFAULTS } from "./projectDefaults";
 
 function withConfig(overrides: Partial<FlaskBridgeConfig>): FlaskBridgeConfig {
   return { ...DEFAULTS, ...overrides };
@@ -124,14 +125,14 @@ describe("planTopology with other settings", () => {
 
   it("uses setup's stand-in only for the base image it stands in for", () => {
     const override = { replaces: "python:3.11-slim", standIn: "flask-bridge/debian-python:bookworm", note: "n" };
-    expect(planTopology(DEFAULTS, "dev", override).image).toEqual({
+    expect(planTopology(DEFAULTS, "dev", { engine: LOCAL_ENGINE, baseImageOverride: override }).image).toEqual({
       name: "flask-hello-world",
       baseImage: "flask-bridge/debian-python:bookworm",
       configuredBaseImage: "python:3.11-slim",
       standInNote: "n",
       keepOnDestroy: false,
     });
-    expect(planTopology(withConfig({ baseImage: "python:3.12-slim" }), "dev", override).image.baseImage).toBe(
+    expect(planTopology(withConfig({ baseImage: "python:3.12-slim" }), "dev", { engine: LOCAL_ENGINE, baseImageOverride: override }).image.baseImage).toBe(
       "python:3.12-slim",
     );
   });
@@ -316,7 +317,7 @@ const HOST_SERVICE = {
 
 describe("planTopology in swarm mode", () => {
   it("turns each of the tutorial's containers into a service, the user-defined bridge into an overlay", () => {
-    const plan = planTopology(withConfig(SWARM), "dev", undefined, THREE_NODES);
+    const plan = planTopology(withConfig(SWARM), "dev", { engine: LOCAL_ENGINE, swarm: THREE_NODES });
     expect(plan.orchestrator).toBe("swarm");
     expect(plan.containers).toEqual([]);
     // Swarm replaces a task whose check fails: a slow check gets 30 s, not 5.
@@ -352,8 +353,7 @@ describe("planTopology in swarm mode", () => {
         networkSubnet: "10.213.61.0/24",
       }),
       "dev",
-      undefined,
-      THREE_NODES,
+      { engine: LOCAL_ENGINE, swarm: THREE_NODES },
     );
     expect(plan.swarm).toEqual({
       nodes: 3,
@@ -375,7 +375,7 @@ describe("planTopology in swarm mode", () => {
   });
 
   it("lets ingress publishing run more tasks than nodes: the routing mesh shares the port", () => {
-    const plan = planTopology(withConfig({ ...SWARM, hostMode: false, replicas: 5 }), "dev", undefined, THREE_NODES);
+    const plan = planTopology(withConfig({ ...SWARM, hostMode: false, replicas: 5 }), "dev", { engine: LOCAL_ENGINE, swarm: THREE_NODES });
     expect(plan.swarm?.services.map((planned) => planned.replicas)).toEqual([5, 5, 5, 5, 5, 5]);
   });
 
@@ -455,7 +455,7 @@ describe("planTopology refuses what Swarm cannot run, saying why", () => {
   ];
 
   it.each(cases)("%s", (_name, overrides, cluster, message) => {
-    const error = errorOf(() => planTopology(withConfig(overrides), "dev", undefined, cluster));
+    const error = errorOf(() => planTopology(withConfig(overrides), "dev", { engine: LOCAL_ENGINE, swarm: cluster }));
     expect(error.message).toBe(message);
     expect(error.name).toBe("ConfigError");
   });
@@ -469,7 +469,7 @@ describe("planTopology on an engine on another machine", () => {
   const engine = parseEngine("ssh://root@192.168.0.4");
 
   it("opens and probes the apps at the machine's address, as the tutorial opened VM:5001 from the PC", () => {
-    const plan = planTopology(withConfig({ engine }), "dev");
+    const plan = planTopology(withConfig({}), "dev", { engine });
     expect(plan.containers.map(({ dockerName, url, probeUrl }) => [dockerName, url, probeUrl])).toEqual([
       ["flask-bridge-1", "http://192.168.0.4:5001", "http://192.168.0.4:5001"],
       ["flask-bridge-2", "http://192.168.0.4:5002", "http://192.168.0.4:5002"],
@@ -483,8 +483,8 @@ describe("planTopology on an engine on another machine", () => {
   });
 
   it("uses urlHost when it is set, and the bind address when it is one of the machine's", () => {
-    const named = planTopology(withConfig({ engine, urlHost: "vm.home" }), "dev");
-    const bound = planTopology(withConfig({ engine, bindAddress: "10.0.0.4" }), "dev");
+    const named = planTopology(withConfig({ urlHost: "vm.home" }), "dev", { engine });
+    const bound = planTopology(withConfig({ bindAddress: "10.0.0.4" }), "dev", { engine });
     expect([named.containers[0]?.url, named.containers[0]?.probeUrl, bound.containers[0]?.url]).toEqual([
       "http://vm.home:5001",
       "http://vm.home:5001",
@@ -493,7 +493,7 @@ describe("planTopology on an engine on another machine", () => {
   });
 
   it("keeps localhost and loopback probes for a local engine", () => {
-    const plan = planTopology(withConfig({ engine: parseEngine("unix:///var/run/docker.sock") }), "dev");
+    const plan = planTopology(withConfig({}), "dev", { engine: parseEngine("unix:///var/run/docker.sock") });
     expect([plan.containers[0]?.url, plan.containers[0]?.probeUrl]).toEqual([
       "http://localhost:5001",
       "http://127.0.0.1:5001",
@@ -501,7 +501,7 @@ describe("planTopology on an engine on another machine", () => {
   });
 
   it("refuses a loopback bind address, which nobody here could open", () => {
-    expect(errorOf(() => planTopology(withConfig({ engine, bindAddress: "127.0.0.1" }), "dev")).message).toBe(
+    expect(errorOf(() => planTopology(withConfig({ bindAddress: "127.0.0.1" }), "dev", { engine })).message).toBe(
       'Invalid config flask-bridge:bindAddress = "127.0.0.1": is the loopback of the engine\'s machine (ssh://root@192.168.0.4), which no one here can open; use "0.0.0.0" or one of that machine\'s addresses',
     );
   });

@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
-import type { ServiceOutput } from "../../src/components/SwarmService";
+import type { ServiceOutput } from "../../src/plan/outputs";
 import {
   printTimings,
   pulumiCommand,
