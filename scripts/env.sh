@@ -39,11 +39,17 @@ export PULUMI_NODEJS_TRANSPILE_ONLY=true
 # pack start faster (bench/node.ts); Node 20 ignores it.
 export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE-$FLASK_BRIDGE_HOME/node-compile-cache}"
 
-# The engine: DOCKER_HOST, else docker:host, DOCKER_CONTEXT or the CLI's
-# current context, resolved to DOCKER_HOST (lib/docker-engine.sh).
-# shellcheck source=lib/docker-engine.sh
-source "$FB_REPO_ROOT/scripts/lib/docker-engine.sh"
-fb_resolve_docker_host || return 1
+# The engine, as the program resolves it (scripts/engine.ts runs its resolver):
+# DOCKER_HOST, else the stack's docker:host, DOCKER_CONTEXT or the CLI's current
+# context, exported for the scripts' own docker commands. Before the first
+# `npm ci` there is no resolver yet: setup sources this file again after it.
+if [ -d "$FB_REPO_ROOT/node_modules/tsx" ]; then
+  fb_engine_env="$(node --import tsx "$FB_REPO_ROOT/scripts/engine.ts" "${FB_STACK:-dev}")" || return 1
+  while IFS='=' read -r fb_name fb_value; do
+    [ -n "$fb_name" ] && export "$fb_name=$fb_value"
+  done <<<"$fb_engine_env"
+  unset fb_engine_env fb_name fb_value
+fi
 
 # Written by setup when the configured base image could not be had and a
 # stand-in was built instead (see scripts/lib/base-image.sh).
