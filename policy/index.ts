@@ -12,7 +12,6 @@ import {
   type NamedContainer,
   noPortsOnHostOrNone,
   notPrivileged,
-  uniqueHostPorts,
   workloadOf,
 } from "./rules";
 
@@ -39,7 +38,7 @@ function known<T>(read: () => T): T | undefined {
   }
 }
 
-/** The containers and services, with what the stack rules read copied out value by value. */
+/** The containers and services, with what the stack rule reads copied out value by value. */
 function containersOf(args: StackValidationArgs): NamedContainer[] {
   return args.resources.flatMap(({ type, name, props }) => {
     const workload = workloadOf(type, props);
@@ -48,8 +47,6 @@ function containersOf(args: StackValidationArgs): NamedContainer[] {
       noun: workload.noun,
       name: known(() => workload.name),
       networkMode: known(() => workload.networkMode),
-      ports: known(() => workload.ports?.map((port) => ({ ...port }))),
-      envs: known(() => workload.envs?.slice()),
       labels: known(() => workload.labels?.map((label) => ({ ...label }))),
     };
     return [{ name, props: copy }];
@@ -59,13 +56,6 @@ function containersOf(args: StackValidationArgs): NamedContainer[] {
 new PolicyPack("flask-bridge", {
   enforcementLevel: "mandatory",
   policies: [
-    {
-      name: "unique-host-ports",
-      description: "Every container or service takes host ports no other one takes.",
-      validateStack: (args, reportViolation) => {
-        for (const violation of uniqueHostPorts(containersOf(args))) reportViolation(violation);
-      },
-    },
     {
       name: "no-ports-on-host-or-none",
       description: "Host- and none-mode containers and services declare no ports.",

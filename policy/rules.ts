@@ -2,6 +2,11 @@
  * The policy pack's rules as pure functions over the container properties the
  * engine reports, so plain jest tests them without the policy runtime. Swarm
  * services are checked by the same rules, seen as containers (serviceAsContainer).
+ *
+ * Only what src/plan/plan.ts cannot see is checked here: the resources as the
+ * components declared them. Config checks (host ports used twice, among them)
+ * belong to the plan, which refuses them before any resource exists, so a rule
+ * repeating one could never fire for this program.
  */
 
 export const CONTAINER_TYPE = "docker:index/container:Container";
@@ -16,7 +21,6 @@ export interface ContainerProps {
   privileged?: boolean;
   healthcheck?: { tests?: string[] };
   labels?: { label: string; value: string }[];
-  envs?: string[];
 }
 
 export interface NamedContainer {
@@ -29,7 +33,6 @@ export interface ServiceProps {
   name?: string;
   taskSpec?: {
     containerSpec?: {
-      env?: Record<string, string>;
       healthcheck?: { tests?: string[] };
       labels?: { label: string; value: string }[];
     };
@@ -39,7 +42,7 @@ export interface ServiceProps {
 }
 
 /**
- * A service as the rules see a container: its task's network, env and labels;
+ * A service as the rules see a container: its task's network, healthcheck and labels;
  * its published ports. Getters, so a rule reads only what it needs: in a
  * preview a property the provider computes is unknown, and reading it would
  * keep a stack rule from running at all.
@@ -64,9 +67,6 @@ export function serviceAsContainer(props: ServiceProps): ContainerProps {
     get labels() {
       return task().containerSpec?.labels;
     },
-    get envs() {
-      return Object.entries(task().containerSpec?.env ?? {}).map(([key, value]) => `${key}=${value}`);
-    },
   };
 }
 
@@ -85,15 +85,6 @@ function kindLabel(props: ContainerProps): string | undefined {
   return props.labels?.find(({ label }) => label === "flask-bridge.network-kind")?.value;
 }
 
-/** The host ports a container takes: its published ports, or its app's port in host mode. */
-export function hostPortsOf(props: ContainerProps): number[] {
-  if (props.networkMode === "host") {
-    const port = props.envs?.find((env) => env.startsWith("PORT="))?.slice("PORT=".length);
-    return port === undefined ? [] : [Number(port)];
-  }
-  return (props.ports ?? []).flatMap(({ external }) => (external === undefined ? [] : [external]));
-}
-
 export function noPortsOnHostOrNone(props: ContainerProps): string | undefined {
   const mode = props.networkMode;
   if ((mode === "host" || mode === "none") && (props.ports?.length ?? 0) > 0) {
@@ -109,23 +100,6 @@ export function notPrivileged(props: ContainerProps): string | undefined {
 export function hasHealthcheck(props: ContainerProps): string | undefined {
   const tests = props.healthcheck?.tests ?? [];
   return tests.length === 0 || tests[0] === "NONE" ? `${noun(props)} ${props.name} has no healthcheck` : undefined;
-}
-
-export function uniqueHostPorts(containers: NamedContainer[]): string[] {
-  const owners = new Map<number, string>();
-  const violations: string[] = [];
-  for (const { name, props } of containers) {
-    for (const port of hostPortsOf(props)) {
-      const owner = owners.get(port);
-      if (owner !== undefined) {
-        // Sorted: the engine lists resources in no fixed order, the message keeps one.
-        const [first, second] = [owner, name].sort();
-        violations.push(`host port ${port} is taken by both ${first} and ${second}`);
-      }
-      owners.set(port, name);
-    }
-  }
-  return violations;
 }
 
 export function hostModeOnlyWhereMeant(containers: NamedContainer[]): string[] {

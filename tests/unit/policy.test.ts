@@ -2,12 +2,10 @@ import {
   type ContainerProps,
   hasHealthcheck,
   hostModeOnlyWhereMeant,
-  hostPortsOf,
   noPortsOnHostOrNone,
   notPrivileged,
   SERVICE_TYPE,
   type ServiceProps,
-  uniqueHostPorts,
   workloadOf,
 } from "../../policy/rules";
 
@@ -24,46 +22,31 @@ const bridge1: ContainerProps = {
 const host: ContainerProps = {
   name: "flask-host",
   networkMode: "host",
-  envs: ["PORT=5000", "HOST=0.0.0.0"],
   healthcheck: healthy,
   labels: kind("host"),
 };
 
 describe("policy rules", () => {
-  it("counts published ports, and the app's port in host mode", () => {
-    expect([hostPortsOf(bridge1), hostPortsOf(host), hostPortsOf({ networkMode: "none" })]).toEqual([
-      [5001],
-      [5000],
-      [],
-    ]);
-  });
-
   it("accepts the tutorial's containers", () => {
     const containers = [
       { name: "bridge-1", props: bridge1 },
       { name: "host", props: host },
     ];
-    expect([uniqueHostPorts(containers), hostModeOnlyWhereMeant(containers)]).toEqual([[], []]);
-    expect([noPortsOnHostOrNone(host), notPrivileged(host), hasHealthcheck(host)]).toEqual([
-      undefined,
-      undefined,
-      undefined,
-    ]);
-  });
-
-  it("reports a host port taken twice, the host-mode port included", () => {
-    const clash = { ...bridge1, name: "flask-bridge-2", ports: [{ internal: 5000, external: 5000 }] };
+    expect(hostModeOnlyWhereMeant(containers)).toEqual([]);
     expect(
-      uniqueHostPorts([
-        { name: "host", props: host },
-        { name: "bridge-2", props: clash },
-      ]),
-    ).toEqual(["host port 5000 is taken by both bridge-2 and host"]);
+      [bridge1, host].map((props) => [noPortsOnHostOrNone(props), notPrivileged(props), hasHealthcheck(props)]),
+    ).toEqual([
+      [undefined, undefined, undefined],
+      [undefined, undefined, undefined],
+    ]);
   });
 
   it("reports ports on host and none containers", () => {
     expect(noPortsOnHostOrNone({ ...host, ports: [{ internal: 5000, external: 5000 }] })).toBe(
       "container flask-host in host mode declares ports; Docker discards them and the provider would replace the container on every run",
+    );
+    expect(noPortsOnHostOrNone({ ...bridge1, name: "flask-none", networkMode: "none" })).toBe(
+      "container flask-none in none mode declares ports; Docker discards them and the provider would replace the container on every run",
     );
   });
 
@@ -93,7 +76,7 @@ describe("policy rules for Swarm services", () => {
   const service = (overrides: ServiceProps["taskSpec"], ports: number[] = []): ServiceProps => ({
     name: "flask-bridge-1",
     taskSpec: {
-      containerSpec: { env: { PORT: "5000" }, healthcheck: healthy, labels: kind("bridge") },
+      containerSpec: { healthcheck: healthy, labels: kind("bridge") },
       networksAdvanceds: [{ name: "bridge" }],
       ...overrides,
     },
@@ -108,31 +91,29 @@ describe("policy rules for Swarm services", () => {
       ports: [{ external: 5001, internal: 5000 }],
       healthcheck: healthy,
       labels: kind("bridge"),
-      envs: ["PORT=5000"],
     });
     expect(workloadOf("docker:index/network:Network", {})).toBeUndefined();
   });
 
   it("accepts the tutorial's services, host mode included", () => {
     const onHost = service({
-      containerSpec: { env: { PORT: "5000" }, healthcheck: healthy, labels: kind("host") },
+      containerSpec: { healthcheck: healthy, labels: kind("host") },
       networksAdvanceds: [{ name: "host" }],
     });
     const services = [
       { name: "bridge-1-service", props: workloadOf(SERVICE_TYPE, service({}, [5001])) as ContainerProps },
       { name: "host-service", props: workloadOf(SERVICE_TYPE, onHost) as ContainerProps },
     ];
-    expect([uniqueHostPorts(services), hostModeOnlyWhereMeant(services)]).toEqual([[], []]);
+    expect(hostModeOnlyWhereMeant(services)).toEqual([]);
     expect(services.map(({ props }) => [noPortsOnHostOrNone(props), hasHealthcheck(props)])).toEqual([
       [undefined, undefined],
       [undefined, undefined],
     ]);
   });
 
-  it("reports a service without healthcheck, on the host network unasked, or publishing a port twice", () => {
+  it("reports a service without healthcheck, or on the host network unasked", () => {
     const as = (props: ServiceProps) => workloadOf(SERVICE_TYPE, props) as ContainerProps;
     const bare = as(service({ containerSpec: {} }, [5001]));
-    const twin = as(service({}, [5001]));
     const sneaky = as(service({ networksAdvanceds: [{ name: "host" }] }, [5002]));
     expect(hasHealthcheck(bare)).toBe("service flask-bridge-1 has no healthcheck");
     expect(noPortsOnHostOrNone(sneaky)).toBe(
@@ -140,10 +121,8 @@ describe("policy rules for Swarm services", () => {
     );
     const all = [
       { name: "a-service", props: bare },
-      { name: "b-service", props: twin },
       { name: "c-service", props: sneaky },
     ];
-    expect(uniqueHostPorts(all)).toEqual(["host port 5001 is taken by both a-service and b-service"]);
     expect(hostModeOnlyWhereMeant(all)).toEqual([
       "service c-service uses host networking but is not the stack's host-mode one",
     ]);
