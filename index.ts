@@ -1,10 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BridgeNetwork } from "./src/components/BridgeNetwork";
 import { ClusterImage } from "./src/components/ClusterImage";
+import { DockerNetwork } from "./src/components/DockerNetwork";
 import { dockerProvider } from "./src/components/dockerProvider";
 import { FlaskContainer } from "./src/components/FlaskContainer";
 import { FlaskImage } from "./src/components/FlaskImage";
-import { OverlayNetwork } from "./src/components/OverlayNetwork";
 import { ReadinessProbe, readyTimeoutSeconds } from "./src/components/ReadinessProbe";
 import { SwarmService } from "./src/components/SwarmService";
 import { resolveEngine } from "./src/machine/engine";
@@ -54,7 +53,7 @@ const flaskImage = new FlaskImage(
   { providers },
 );
 
-function networkOutput(network: BridgeNetwork | OverlayNetwork): pulumi.Output<NetworkOutput> {
+function networkOutput(network: DockerNetwork): pulumi.Output<NetworkOutput> {
   return pulumi
     .all([network.networkName, network.networkId, network.subnet, network.gateway])
     .apply(([name, id, subnet, gateway]) => ({ name, id, subnet, gateway }));
@@ -68,10 +67,11 @@ function engineStack(): {
   /** What each container's probe saw: "Hello, World!" from the host, or "lo" for the none container. */
   probes: pulumi.Output<Record<string, string>>;
 } {
-  const bridgeNetwork = new BridgeNetwork(
+  const bridgeNetwork = new DockerNetwork(
     "network",
     {
       networkName: plan.network.name,
+      driver: "bridge",
       subnet: plan.network.subnet,
       gateway: plan.network.gateway,
       labels: plan.labels,
@@ -124,10 +124,12 @@ function swarmStack(swarm: SwarmPlan): {
   /** Per service its DNS name, VIP, URLs, replicas and tasks. */
   services: pulumi.Output<Record<string, ServiceOutput>>;
 } {
-  const overlay = new OverlayNetwork(
+  const overlay = new DockerNetwork(
     "overlay",
     {
       networkName: swarm.network.name,
+      driver: swarm.network.driver,
+      attachable: swarm.network.attachable,
       subnet: swarm.network.subnet,
       gateway: swarm.network.gateway,
       labels: plan.labels,

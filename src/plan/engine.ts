@@ -31,7 +31,11 @@ export const LOCAL_ENGINE: Engine = Object.freeze({
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[?::1\]?)$/i;
 
 /** Parses a Docker host URL; throws a ConfigError naming it and its source when Docker would not accept it. */
-export function parseEngine(url: string, source = "DOCKER_HOST or docker:host", certPath: string | null = null): Engine {
+export function parseEngine(
+  url: string,
+  source = "DOCKER_HOST or docker:host",
+  certPath: string | null = null,
+): Engine {
   const match = /^(unix|npipe|ssh|tcp):\/\/(.*)$/.exec(url);
   if (!match) {
     throw new ConfigError(

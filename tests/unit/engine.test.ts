@@ -26,22 +26,26 @@ describe("parseEngine", () => {
         "ssh://me@localhost",
         "unix:///var/run/docker.sock",
       ].map((url) => parseEngine(url)),
-    ).toEqual([
-      { url: "ssh://root@172.17.0.5", scheme: "ssh", host: "172.17.0.5", remote: true },
-      { url: "ssh://deploy@vm.example:2222", scheme: "ssh", host: "vm.example", remote: true },
-      { url: "tcp://192.168.0.4:2376", scheme: "tcp", host: "192.168.0.4", remote: true },
-      { url: "tcp://[fd00::4]:2376", scheme: "tcp", host: "fd00::4", remote: true },
-      { url: "tcp://127.0.0.1:2375", scheme: "tcp", host: "127.0.0.1", remote: false },
-      { url: "ssh://me@localhost", scheme: "ssh", host: "localhost", remote: false },
-      { url: "unix:///var/run/docker.sock", scheme: "unix", host: null, remote: false },
-    ].map((engine) => ({ ...engine, certPath: null, source: "DOCKER_HOST or docker:host" })));
+    ).toEqual(
+      [
+        { url: "ssh://root@172.17.0.5", scheme: "ssh", host: "172.17.0.5", remote: true },
+        { url: "ssh://deploy@vm.example:2222", scheme: "ssh", host: "vm.example", remote: true },
+        { url: "tcp://192.168.0.4:2376", scheme: "tcp", host: "192.168.0.4", remote: true },
+        { url: "tcp://[fd00::4]:2376", scheme: "tcp", host: "fd00::4", remote: true },
+        { url: "tcp://127.0.0.1:2375", scheme: "tcp", host: "127.0.0.1", remote: false },
+        { url: "ssh://me@localhost", scheme: "ssh", host: "localhost", remote: false },
+        { url: "unix:///var/run/docker.sock", scheme: "unix", host: null, remote: false },
+      ].map((engine) => ({ ...engine, certPath: null, source: "DOCKER_HOST or docker:host" })),
+    );
   });
 
   it("refuses what Docker would not take, naming it and where it came from", () => {
     expect(errorOf(() => parseEngine("192.168.0.4:2376", "docker:host"))).toBe(
       'Docker host "192.168.0.4:2376" is not unix://PATH, ssh://[user@]host[:port] or tcp://host:port (from docker:host)',
     );
-    expect(errorOf(() => parseEngine("ssh://", "DOCKER_HOST"))).toBe('Docker host "ssh://" names no host (from DOCKER_HOST)');
+    expect(errorOf(() => parseEngine("ssh://", "DOCKER_HOST"))).toBe(
+      'Docker host "ssh://" names no host (from DOCKER_HOST)',
+    );
   });
 });
 
@@ -64,7 +68,10 @@ describe("resolveEngine", () => {
     const digest = createHash("sha256").update(name).digest("hex");
     const meta = path.join(config, "contexts", "meta", digest);
     fs.mkdirSync(meta, { recursive: true });
-    fs.writeFileSync(path.join(meta, "meta.json"), JSON.stringify({ Name: name, Endpoints: { docker: { Host: host } } }));
+    fs.writeFileSync(
+      path.join(meta, "meta.json"),
+      JSON.stringify({ Name: name, Endpoints: { docker: { Host: host } } }),
+    );
     if (tls) {
       const dir = path.join(config, "contexts", "tls", digest, "docker");
       fs.mkdirSync(dir, { recursive: true });
@@ -95,7 +102,11 @@ describe("resolveEngine", () => {
       ["tcp://10.0.0.2:2376", "DOCKER_HOST", null],
       ["ssh://a@10.0.0.3", "docker:host", null],
       ["ssh://root@192.168.0.4", "context vm", null],
-      ["tcp://192.168.0.5:2376", "context tls", path.join(config, "contexts", "tls", createHash("sha256").update("tls").digest("hex"), "docker")],
+      [
+        "tcp://192.168.0.5:2376",
+        "context tls",
+        path.join(config, "contexts", "tls", createHash("sha256").update("tls").digest("hex"), "docker"),
+      ],
       [LOCAL_ENGINE.url, "default", null],
     ]);
   });

@@ -125,9 +125,9 @@ describe("checkHostPortsFree on this machine", () => {
         { ...DEFAULTS, bridgePorts: [port], customPorts: [], hostMode: false, bindAddress: "127.0.0.1" },
         "unit",
       );
-      expect(() => checkHostPortsFree(plan.containers, "127.0.0.1", "unit", LOCAL_ENGINE, "unused-for-a-local-engine")).toThrow(
-        `host port ${port} is already taken on this machine by node (pid ${process.pid})`,
-      );
+      expect(() =>
+        checkHostPortsFree(plan.containers, "127.0.0.1", "unit", LOCAL_ENGINE, "unused-for-a-local-engine"),
+      ).toThrow(`host port ${port} is already taken on this machine by node (pid ${process.pid})`);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
@@ -139,6 +139,8 @@ describe("checkHostPortsFree on this machine", () => {
     const port = (server.address() as net.AddressInfo).port;
     await new Promise((resolve) => server.close(resolve));
     const plan = planTopology({ ...DEFAULTS, bridgePorts: [port], customPorts: [], hostMode: false }, "unit");
-    expect(() => checkHostPortsFree(plan.containers, "0.0.0.0", "unit", LOCAL_ENGINE, "unused-for-a-local-engine")).not.toThrow();
+    expect(() =>
+      checkHostPortsFree(plan.containers, "0.0.0.0", "unit", LOCAL_ENGINE, "unused-for-a-local-engine"),
+    ).not.toThrow();
   });
 });

@@ -132,9 +132,12 @@ describe("planTopology with other settings", () => {
       standInNote: "n",
       keepOnDestroy: false,
     });
-    expect(planTopology(withConfig({ baseImage: "python:3.12-slim" }), "dev", { engine: LOCAL_ENGINE, baseImageOverride: override }).image.baseImage).toBe(
-      "python:3.12-slim",
-    );
+    expect(
+      planTopology(withConfig({ baseImage: "python:3.12-slim" }), "dev", {
+        engine: LOCAL_ENGINE,
+        baseImageOverride: override,
+      }).image.baseImage,
+    ).toBe("python:3.12-slim");
   });
 });
 
@@ -375,7 +378,10 @@ describe("planTopology in swarm mode", () => {
   });
 
   it("lets ingress publishing run more tasks than nodes: the routing mesh shares the port", () => {
-    const plan = planTopology(withConfig({ ...SWARM, hostMode: false, replicas: 5 }), "dev", { engine: LOCAL_ENGINE, swarm: THREE_NODES });
+    const plan = planTopology(withConfig({ ...SWARM, hostMode: false, replicas: 5 }), "dev", {
+      engine: LOCAL_ENGINE,
+      swarm: THREE_NODES,
+    });
     expect(plan.swarm?.services.map((planned) => planned.replicas)).toEqual([5, 5, 5, 5, 5, 5]);
   });
 

@@ -74,7 +74,7 @@ describe("the program with the tutorial's config", () => {
   it("declares exactly 1 image, 1 network, 8 containers and one probe for them all", () => {
     expect(countByType(run.declared)).toEqual({
       "flask-bridge:image:FlaskImage": 1,
-      "flask-bridge:network:BridgeNetwork": 1,
+      "flask-bridge:network:DockerNetwork": 1,
       "flask-bridge:container:FlaskContainer": 8,
       "flask-bridge:probe:ReadinessProbe": 1,
       "docker:index/image:Image": 1,

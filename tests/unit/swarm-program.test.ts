@@ -67,7 +67,7 @@ describe("the program in swarm mode", () => {
     expect(counts).toEqual({
       "flask-bridge:image:FlaskImage": 1,
       "flask-bridge:image:ClusterImage": 1,
-      "flask-bridge:network:OverlayNetwork": 1,
+      "flask-bridge:network:DockerNetwork": 1,
       "flask-bridge:service:SwarmService": 3,
       "docker:index/image:Image": 1,
       "docker:index/network:Network": 1,
