@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import { seconds } from "./http";
 
 /**
@@ -22,22 +22,35 @@ export function lastLine(text: string): string {
 
 export const docker: Docker = (args, limitMs) =>
   new Promise((resolve, reject) => {
-    execFile(
-      "docker",
-      [...args],
-      // SIGKILL: a CLI stuck on an engine that does not answer must not outlive the limit.
-      { encoding: "utf8", timeout: limitMs, killSignal: "SIGKILL", maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (!error) {
-          resolve(stdout.trim());
-          return;
-        }
-        const what = `docker ${args.slice(0, 2).join(" ")}`;
-        const killed = (error as { killed?: boolean }).killed === true;
-        const cause = killed
-          ? `no answer within ${seconds(limitMs)} s`
-          : lastLine(stderr) || lastLine(error.message) || "failed";
-        reject(new DockerError(`${what}: ${cause}`));
-      },
-    );
+    const what = `docker ${args.slice(0, 2).join(" ")}`;
+    const child = spawn("docker", [...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    let settled = false;
+    const settle = (error: DockerError | null): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(limit);
+      if (error) reject(error);
+      else resolve(stdout.trim());
+    };
+    // SIGKILL, and no wait for its pipes to close: a CLI stuck on an engine that
+    // does not answer (or a child it left holding them) must not outlive the limit.
+    const limit = setTimeout(() => {
+      child.kill("SIGKILL");
+      child.stdout.destroy();
+      child.stderr.destroy();
+      settle(new DockerError(`${what}: no answer within ${seconds(limitMs)} s`));
+    }, limitMs);
+    child.on("error", (error) => settle(new DockerError(`${what}: ${lastLine(error.message) || "failed"}`)));
+    child.on("close", (code, signal) => {
+      if (code === 0) settle(null);
+      else settle(new DockerError(`${what}: ${lastLine(stderr) || `exit ${code ?? signal}`}`));
+    });
   });

@@ -18,6 +18,12 @@ export interface Answer {
   cause: string;
 }
 
+/** An error's message (duck-typed: an error from another realm is no `instanceof Error` here). */
+export function messageOf(error: unknown): string {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === "string" ? message : String(error);
+}
+
 /** A Node error as a few words. */
 export function describeError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException | null)?.code;
@@ -32,7 +38,7 @@ export function describeError(error: unknown): string {
     default:
       break;
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   // What Node says of a connection closed before any response.
   if (message === "socket hang up") return "connection closed without an answer";
   return (message.split("\n")[0] ?? "").trim() || "no answer";

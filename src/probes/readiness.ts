@@ -1,5 +1,5 @@
 import { type Docker, docker } from "./docker";
-import { waitForPage, waitUntil, type Waited } from "./http";
+import { messageOf, waitForPage, waitUntil, type Waited } from "./http";
 
 /**
  * `up`'s readiness gate (ReadinessProbe runs it): every app answers. One
@@ -69,7 +69,7 @@ export function askInside(name: string, deadline: number, run: Docker): Promise<
         const interfaces = await run(["exec", name, "ls", "/sys/class/net"], EXEC_TRY_LIMIT_MS);
         return { ok: true, value: interfaces.split(/\s+/).filter(Boolean).join(" ") };
       } catch (error) {
-        return { ok: false, cause: error instanceof Error ? error.message : String(error) };
+        return { ok: false, cause: messageOf(error) };
       }
     },
     deadline,
@@ -131,7 +131,7 @@ export async function main(
     targets = parseTargets(env.PROBE_TARGETS);
     timeoutSeconds = parseTimeoutSeconds(env.PROBE_TIMEOUT_SECONDS);
   } catch (error) {
-    err(`readiness probe: ${error instanceof Error ? error.message : String(error)}\n`);
+    err(`readiness probe: ${messageOf(error)}\n`);
     return 2;
   }
   const results = await probeAll(targets, timeoutSeconds, run);

@@ -1,5 +1,5 @@
 import { type Docker, docker } from "./docker";
-import { ask, sleep, type Waited } from "./http";
+import { ask, messageOf, sleep, type Waited } from "./http";
 
 /**
  * SwarmService's readiness gate: waits until the service runs its replicas and
@@ -289,7 +289,7 @@ export async function waitForService(
         }
       }
     } catch (error) {
-      progress = { state: (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "", unanswered: [] };
+      progress = { state: messageOf(error).split("\n")[0] ?? "", unanswered: [] };
       all = null;
     }
     const left = deadline - now();
@@ -309,7 +309,7 @@ export async function main(
   try {
     input = parseInput(env);
   } catch (error) {
-    err(`swarm probe: ${error instanceof Error ? error.message : String(error)}\n`);
+    err(`swarm probe: ${messageOf(error)}\n`);
     return 2;
   }
   const result = await waitForService(input, run);
