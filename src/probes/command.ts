@@ -41,7 +41,10 @@ export function sourceFiles(entry: string, dir = PROJECT_DIR): string[] {
 export function sourceHash(entry: string, dir = PROJECT_DIR): string {
   const hash = createHash("sha256");
   for (const file of sourceFiles(entry, dir)) {
-    hash.update(`${file}\0`).update(fs.readFileSync(path.join(dir, file))).update("\0");
+    hash
+      .update(`${file}\0`)
+      .update(fs.readFileSync(path.join(dir, file)))
+      .update("\0");
   }
   return hash.digest("hex");
 }

@@ -1,5 +1,5 @@
 import { type Docker, docker } from "./docker";
-import { messageOf, waitForPage, waitUntil, type Waited } from "./http";
+import { messageOf, type Waited, waitForPage, waitUntil } from "./http";
 
 /**
  * `up`'s readiness gate (ReadinessProbe runs it): every app answers. One

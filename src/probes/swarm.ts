@@ -238,7 +238,12 @@ export async function waitForService(
   const call = (args: string[]) => run(args, DOCKER_CALL_LIMIT_MS);
   const listed = async (args: string[]) => (await call(args)).split("\n").filter(Boolean);
   const readNodes = async (): Promise<SeenNode[]> =>
-    toNodes(parseJson<RawNode[]>(await call(["node", "inspect", ...(await listed(["node", "ls", "-q"]))]), "docker node inspect"));
+    toNodes(
+      parseJson<RawNode[]>(
+        await call(["node", "inspect", ...(await listed(["node", "ls", "-q"]))]),
+        "docker node inspect",
+      ),
+    );
   const readTasks = async (nodes: readonly SeenNode[]): Promise<TaskOutput[]> => {
     const ids = await listed(["service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", input.service]);
     if (ids.length === 0) return [];

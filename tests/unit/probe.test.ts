@@ -113,7 +113,11 @@ async function flakyServer(failures: number, status = 200): Promise<TestServer> 
     else if (way === 2) socket.destroy();
     else socket.resetAndDestroy();
   });
-  return listening(server, () => connections, () => requests);
+  return listening(
+    server,
+    () => connections,
+    () => requests,
+  );
 }
 
 /** A server that accepts and never answers: a hung app, or a proxy that holds the connection. */
@@ -123,7 +127,11 @@ async function silentServer(): Promise<TestServer> {
   server.on("connection", () => {
     connections++;
   });
-  return listening(server, () => connections, () => 0);
+  return listening(
+    server,
+    () => connections,
+    () => 0,
+  );
 }
 
 async function listening(server: http.Server, connections: () => number, requests: () => number): Promise<TestServer> {
@@ -392,11 +400,15 @@ describe("the probes' HTTP and docker helpers", () => {
     expect(elapsed).toBeLessThan(1000);
     // Past the deadline it still tries once, with the floor as its limit.
     const late: number[] = [];
-    await waitUntil(async (limitMs): Promise<Waited<never>> => ({ ok: false, cause: `limit ${late.push(limitMs)}` }), 0, {
-      paceMs: 100,
-      tryLimitMs: 2000,
-      tryFloorMs: 50,
-    });
+    await waitUntil(
+      async (limitMs): Promise<Waited<never>> => ({ ok: false, cause: `limit ${late.push(limitMs)}` }),
+      0,
+      {
+        paceMs: 100,
+        tryLimitMs: 2000,
+        tryFloorMs: 50,
+      },
+    );
     expect(late).toEqual([50]);
   });
 
