@@ -1,9 +1,7 @@
-import { createHash } from "node:crypto";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { currentEngine } from "../machine/dockerHost";
+import { dockerEnv, type Engine } from "../plan/engine";
+import { probeCommand } from "../probes/command";
 
 /**
  * How long a new container may take to answer (FB_READY_TIMEOUT seconds
@@ -12,7 +10,8 @@ import { currentEngine } from "../machine/dockerHost";
  */
 export const READY_TIMEOUT_SECONDS = 180;
 
-export function readyTimeoutSeconds(env: NodeJS.ProcessEnv): number {
+/** For index.ts: FB_READY_TIMEOUT when it is a whole number of seconds, else 180. */
+export function readyTimeoutSeconds(env: Readonly<Record<string, string | undefined>>): number {
   const seconds = Number(env.FB_READY_TIMEOUT);
   return Number.isInteger(seconds) && seconds > 0 ? seconds : READY_TIMEOUT_SECONDS;
 }
@@ -28,19 +27,21 @@ export interface ProbeTarget {
 
 export interface ReadinessProbeArgs {
   targets: readonly ProbeTarget[];
+  /** The stack's engine: a none container is asked with `docker exec` there. */
+  engine: Engine;
+  /** How long the slowest container may take (readyTimeoutSeconds). */
+  timeoutSeconds: number;
 }
 
-export const READINESS_SCRIPT_FILE = path.join(__dirname, "readiness.sh");
-/**
- * What `create` runs: a short line, because the command provider repeats it in
- * every error. The script's hash is a trigger, so a change to it probes again.
- */
-export const READINESS_COMMAND = 'bash "$PROBE_SCRIPT"';
-export const READINESS_SCRIPT_SHA256 = createHash("sha256")
-  .update(fs.readFileSync(READINESS_SCRIPT_FILE))
-  .digest("hex");
+/** src/probes/readiness.ts, as the command runs it. */
+export const READINESS_PROBE = probeCommand("readiness");
 
-/** The script's "<docker name><TAB><what it saw>" lines, in the targets' order. */
+/** The probe's PROBE_TARGETS: "<docker name> <url>" per container, "-" for none. */
+export function probeTargets(targets: readonly Pick<ProbeTarget, "dockerName" | "url">[]): string {
+  return targets.map((target) => `${target.dockerName} ${target.url ?? "-"}`).join("\n");
+}
+
+/** The probe's "<docker name><TAB><what it saw>" lines, in the targets' order. */
 export function parseReadiness(stdout: string, names: readonly string[]): Record<string, string> {
   const seen = new Map(
     stdout
@@ -65,21 +66,19 @@ export class ReadinessProbe extends pulumi.ComponentResource {
   constructor(name: string, args: ReadinessProbeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("flask-bridge:probe:ReadinessProbe", name, {}, opts);
     const { targets } = args;
-    const engine = currentEngine();
 
     const probe = new command.local.Command(
       `${name}-command`,
       {
-        create: READINESS_COMMAND,
-        interpreter: ["bash", "-c"],
+        create: READINESS_PROBE.create,
+        dir: READINESS_PROBE.dir,
         environment: {
-          PROBE_SCRIPT: READINESS_SCRIPT_FILE,
-          PROBE_TARGETS: targets.map((target) => `${target.dockerName} ${target.url ?? "-"}`).join("\n"),
-          PROBE_TIMEOUT_SECONDS: String(readyTimeoutSeconds(process.env)),
-          // The none container is asked with `docker exec`, on the stack's engine.
-          ...(engine.remote ? { DOCKER_HOST: engine.url } : {}),
+          ...dockerEnv(args.engine),
+          PROBE_TARGETS: probeTargets(targets),
+          PROBE_TIMEOUT_SECONDS: String(args.timeoutSeconds),
         },
-        triggers: [READINESS_SCRIPT_SHA256, ...targets.map((target) => target.containerId)],
+        // The probe's source and every container's ID: an edit to the probe or a replaced container probes again.
+        triggers: [READINESS_PROBE.sha256, ...targets.map((target) => target.containerId)],
       },
       { parent: this },
     );

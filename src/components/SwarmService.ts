@@ -1,8 +1,13 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { dockerEnv, type Engine } from "../plan/engine";
 import type { EndpointMode, HealthcheckPlan, PublishMode, ServicePlan } from "../plan/plan";
+import { probeCommand } from "../probes/command";
+import type { NodeOutput, SwarmReport, TaskOutput } from "../probes/swarm";
 import { toLabelList } from "./labels";
+
+export type { NodeOutput, TaskOutput };
 
 export interface SwarmServiceArgs {
   plan: ServicePlan;
@@ -14,26 +19,8 @@ export interface SwarmServiceArgs {
   overlay?: { name: pulumi.Input<string>; id: pulumi.Input<string> };
   healthcheck: HealthcheckPlan;
   labels: Readonly<Record<string, string>>;
-}
-
-/** One task of a service as the swarm placed it. */
-export interface TaskOutput {
-  /** <service>.<slot> */
-  name: string;
-  node: string;
-  nodeAddress: string;
-  /** Its address on the overlay; null for services not on it. */
-  ip: string | null;
-  state: string;
-}
-
-/** One machine of the swarm, with or without a task of the service. */
-export interface NodeOutput {
-  name: string;
-  address: string;
-  role: "manager" | "worker";
-  /** active, pause or drain. */
-  availability: string;
+  /** The stack's engine, a swarm manager: the probe asks it about nodes and tasks (slower over ssh://). */
+  engine: Engine;
 }
 
 /** The stack-output shape for one service in swarm mode. */
@@ -50,116 +37,8 @@ export interface ServiceOutput {
   nodes: NodeOutput[];
 }
 
-/**
- * Waits until the service runs its replicas and every URL answers, then prints
- * what the swarm did as JSON. The readiness gate of `up`, like FlaskContainer's
- * probe; Docker's own health status only moves a task from starting to running.
- * It asks the engine of DOCKER_HOST, which may be a remote manager, and opens
- * each node's own address: with ingress every Ready node must answer, tasks or
- * not, so a node whose routing mesh is broken fails the up.
- */
-export const SWARM_PROBE = `
-const { execFileSync } = require("node:child_process");
-const http = require("node:http");
-const env = process.env;
-const deadline = Date.now() + Number(env.PROBE_TIMEOUT_SECONDS) * 1000;
-const docker = (...args) => execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
-const inspect = (...args) => JSON.parse(docker(...args));
-// A connection of its own each time (no keep-alive pool: a pooled socket to a
-// task that went away stalled a probe), and a hard limit on the whole exchange.
-const answers = (url) => new Promise((resolve) => {
-  const request = http.get(url, { agent: false, timeout: 2000 }, (response) => {
-    response.resume();
-    response.on("end", () => resolve(response.statusCode === 200));
-    response.on("error", () => resolve(false));
-  });
-  const limit = setTimeout(() => {
-    request.destroy();
-    resolve(false);
-  }, 3000);
-  request.on("close", () => clearTimeout(limit));
-  request.on("timeout", () => request.destroy(new Error("timed out")));
-  request.on("error", () => resolve(false));
-});
-// A manager may report 0.0.0.0 as its address; its manager address says where it listens.
-const address = (node) =>
-  node.Status.Addr && node.Status.Addr !== "0.0.0.0" ? node.Status.Addr : (node.ManagerStatus?.Addr ?? "").replace(/:[0-9]+$/, "");
-function nodes() {
-  return inspect("node", "inspect", ...docker("node", "ls", "-q").split("\\n").filter(Boolean)).map((node) => ({
-    id: node.ID,
-    ready: node.Status.State === "ready",
-    output: {
-      name: node.Description.Hostname,
-      address: address(node),
-      role: node.Spec.Role,
-      availability: node.Spec.Availability,
-    },
-  }));
-}
-function tasks(byId) {
-  const ids = docker("service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", env.SERVICE).split("\\n").filter(Boolean);
-  if (ids.length === 0) return [];
-  return inspect("inspect", "--type", "task", ...ids).map((task) => {
-    const node = byId.get(task.NodeID)?.output ?? { name: task.NodeID, address: "" };
-    const overlay = (task.NetworksAttachments ?? []).find((attachment) => attachment.Network.ID === env.NETWORK_ID);
-    return {
-      name: env.SERVICE + "." + task.Slot,
-      node: node.name,
-      nodeAddress: node.address,
-      ip: overlay?.Addresses?.[0]?.split("/")[0] ?? null,
-      state: task.Status.State,
-    };
-  }).sort((a, b) => a.name.localeCompare(b.name));
-}
-// Over ssh every docker call starts a docker CLI on the manager as well; on a
-// small machine (the project's emulated VMs) polling each second starved the
-// tasks' own healthchecks. So: fewer calls (the nodes once, the service only
-// once its tasks run) and a slower pace there.
-const pause = (env.DOCKER_HOST ?? "").startsWith("ssh://") ? 3000 : 1000;
-(async () => {
-  const desired = Number(env.REPLICAS);
-  let last = "nothing yet";
-  let all = null;
-  for (;;) {
-    try {
-      all ??= nodes();
-      let byId = new Map(all.map((node) => [node.id, node]));
-      let placed = tasks(byId);
-      if (placed.some((task) => task.nodeAddress === "")) {
-        all = nodes();
-        byId = new Map(all.map((node) => [node.id, node]));
-        placed = tasks(byId);
-      }
-      const ready = all.filter((node) => node.ready).map((node) => node.output).sort((a, b) => a.name.localeCompare(b.name));
-      const running = placed.filter((task) => task.state === "running");
-      const addresses = env.MESH === "true" ? ready.map((node) => node.address) : running.map((task) => task.nodeAddress);
-      const urls = [...new Set(addresses)].map((addr) => "http://" + addr + ":" + env.PORT).sort();
-      last = running.length + "/" + desired + " running";
-      if (running.length === desired) {
-        const service = inspect("service", "inspect", env.SERVICE)[0];
-        // A rolling update still replacing tasks is not done, even with every replica running.
-        const rolling = ["updating", "rollback_started"].includes(service.UpdateStatus?.State);
-        if (rolling) last = "update " + service.UpdateStatus.State;
-        const answered = rolling ? [] : await Promise.all(urls.map(answers));
-        if (answered.length > 0 && answered.every(Boolean)) {
-          const vips = service.Endpoint.VirtualIPs ?? [];
-          const vip = vips.find((entry) => entry.NetworkID === env.NETWORK_ID)?.Addr?.split("/")[0] ?? null;
-          process.stdout.write(JSON.stringify({ vip, urls, replicas: { desired, running: running.length }, tasks: placed, nodes: ready }));
-          return;
-        }
-        if (answered.length > 0) last += "; no answer from " + urls.filter((_, index) => !answered[index]).join(", ");
-      }
-    } catch (error) {
-      last = String(error.message ?? error).split("\\n")[0];
-      all = null;
-    }
-    if (Date.now() > deadline) {
-      console.error("service " + env.SERVICE + " not ready after " + env.PROBE_TIMEOUT_SECONDS + " s: " + last);
-      process.exit(1);
-    }
-    await new Promise((resolve) => setTimeout(resolve, pause));
-  }
-})();`;
+/** src/probes/swarm.ts, as the command runs it: waits until the service runs its replicas and every URL answers. */
+export const SWARM_PROBE = probeCommand("swarm");
 
 /**
  * How long up waits for a service. Longer than a container's wait: on real
@@ -261,9 +140,10 @@ export class SwarmService extends pulumi.ComponentResource {
     const probe = new command.local.Command(
       `${name}-probe`,
       {
-        create: SWARM_PROBE,
-        interpreter: ["node", "-e"],
+        create: SWARM_PROBE.create,
+        dir: SWARM_PROBE.dir,
         environment: {
+          ...dockerEnv(args.engine),
           SERVICE: service.name,
           REPLICAS: String(plan.replicas),
           PORT: String(plan.hostPort),
@@ -271,11 +151,12 @@ export class SwarmService extends pulumi.ComponentResource {
           MESH: String(mesh),
           PROBE_TIMEOUT_SECONDS: String(SWARM_READY_TIMEOUT_SECONDS),
         },
-        // Runs again whenever the service's spec may change, so up waits for every rollout.
+        // Runs again whenever the service's spec may change, so up waits for every rollout, and after an edit to the probe.
         triggers: [
           service.id,
           args.image,
           JSON.stringify({ plan, healthcheck, publishMode: args.publishMode, endpointMode: args.endpointMode }),
+          SWARM_PROBE.sha256,
         ],
       },
       { parent: this, dependsOn: [service] },
@@ -284,7 +165,7 @@ export class SwarmService extends pulumi.ComponentResource {
     this.serviceName = service.name;
     this.serviceId = service.id;
     this.output = probe.stdout.apply((stdout) => {
-      const seen = JSON.parse(stdout) as Omit<ServiceOutput, "network" | "dnsName">;
+      const seen = JSON.parse(stdout) as SwarmReport;
       return { network: plan.network, dnsName: plan.serviceName, ...seen };
     });
     this.registerOutputs({ serviceName: this.serviceName, serviceId: this.serviceId, output: this.output });

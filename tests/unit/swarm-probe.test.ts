@@ -5,14 +5,33 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { SWARM_PROBE } from "../../src/components/SwarmService";
+import type { Docker } from "../../src/probes/docker";
+import {
+  formatNotReady,
+  nodeAddress,
+  parseInput,
+  probeUrls,
+  type RawNode,
+  type RawService,
+  type RawTask,
+  readyNodes,
+  type SwarmProbeInput,
+  serviceVip,
+  toNodes,
+  toTasks,
+  updateInProgress,
+  waitForService,
+} from "../../src/probes/swarm";
 
 /**
  * SwarmService's probe is the gate of `up` in swarm mode. It runs here for
- * real, against a stand-in `docker` on PATH that describes a 3-node swarm with
- * one task, and HTTP servers on 127.0.0.1-3 standing for the nodes' addresses.
+ * real, by the command line SwarmService gives the command provider, against a
+ * stand-in `docker` on PATH that describes a 3-node swarm with one task, and
+ * HTTP servers on 127.0.0.1-3 standing for the nodes' addresses. Its
+ * environment is built here, never the user's.
  */
 
-const NODES = [
+const NODES: RawNode[] = [
   // A manager may report 0.0.0.0; its manager address says where it is.
   {
     ID: "n1",
@@ -34,7 +53,7 @@ const NODES = [
     Spec: { Role: "worker", Availability: "drain" },
   },
 ];
-const TASKS = [
+const TASKS: RawTask[] = [
   {
     NodeID: "n2",
     Slot: 1,
@@ -42,7 +61,7 @@ const TASKS = [
     NetworksAttachments: [{ Network: { ID: "net1" }, Addresses: ["10.213.90.5/24"] }],
   },
 ];
-const SERVICE = [{ Endpoint: { VirtualIPs: [{ NetworkID: "net1", Addr: "10.213.90.2/24" }] } }];
+const SERVICE: RawService[] = [{ Endpoint: { VirtualIPs: [{ NetworkID: "net1", Addr: "10.213.90.2/24" }] } }];
 
 let dir: string;
 
@@ -92,12 +111,12 @@ async function nodeServers(addresses: readonly string[]): Promise<{ port: number
 function runProbe(environment: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
-      "node",
-      ["-e", SWARM_PROBE],
+      "/bin/sh",
+      ["-c", SWARM_PROBE.create],
       {
+        cwd: SWARM_PROBE.dir,
         env: {
-          ...process.env,
-          PATH: `${dir}:${process.env.PATH}`,
+          PATH: `${dir}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
           SERVICE: "svc",
           REPLICAS: "1",
           NETWORK_ID: "net1",
@@ -105,7 +124,8 @@ function runProbe(environment: Record<string, string>): Promise<{ code: number; 
           ...environment,
         },
       },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -142,7 +162,7 @@ describe("the swarm probe that gates up", () => {
       expect(run).toEqual({
         code: 1,
         stdout: "",
-        stderr: `service svc not ready after 2 s: 1/1 running; no answer from http://127.0.0.3:${servers.port}\n`,
+        stderr: `service svc not ready after 2 s: 1/1 running; 1 URL(s) did not answer:\n  http://127.0.0.3:${servers.port}: connection refused\n`,
       });
     } finally {
       await servers.close();
@@ -158,5 +178,170 @@ describe("the swarm probe that gates up", () => {
     } finally {
       await servers.close();
     }
+  });
+});
+
+describe("the swarm probe's parts, on docker's own JSON", () => {
+  const nodes = toNodes(NODES);
+  const byId = new Map(nodes.map((node) => [node.id, node]));
+
+  it("takes a node's address, or a manager's from its manager address when it reports 0.0.0.0", () => {
+    expect(NODES.map(nodeAddress)).toEqual(["127.0.0.1", "127.0.0.2", "127.0.0.3"]);
+    expect(nodeAddress({ ...(NODES[0] as RawNode), ManagerStatus: null })).toBe("");
+    expect(readyNodes(nodes)).toEqual(NODE_OUTPUTS);
+    const down = toNodes([{ ...(NODES[1] as RawNode), Status: { State: "down", Addr: "127.0.0.2" } }]);
+    expect(readyNodes(down)).toEqual([]);
+  });
+
+  it("names tasks <service>.<slot>, on their node, with their overlay address, sorted", () => {
+    const tasks: RawTask[] = [
+      { ...(TASKS[0] as RawTask), Slot: 2 },
+      { NodeID: "n9", Slot: 1, Status: { State: "starting" }, NetworksAttachments: null },
+    ];
+    expect(toTasks(tasks, byId, "svc", "net1")).toEqual([
+      // A node not seen yet has no address: the probe then reads the nodes again.
+      { name: "svc.1", node: "n9", nodeAddress: "", ip: null, state: "starting" },
+      { ...TASK_OUTPUT, name: "svc.2" },
+    ]);
+    expect(toTasks(TASKS, byId, "svc", "other")[0]?.ip).toBeNull();
+  });
+
+  it("opens every Ready node with ingress, else the nodes running a task, each once", () => {
+    const ready = readyNodes(nodes);
+    const running = [TASK_OUTPUT, { ...TASK_OUTPUT, name: "svc.2" }];
+    expect(probeUrls(ready, running, true, 5004)).toEqual([
+      "http://127.0.0.1:5004",
+      "http://127.0.0.2:5004",
+      "http://127.0.0.3:5004",
+    ]);
+    expect(probeUrls(ready, running, false, 5004)).toEqual(["http://127.0.0.2:5004"]);
+  });
+
+  it("reads the VIP on the overlay and a rolling update from the service", () => {
+    expect(serviceVip(SERVICE[0] as RawService, "net1")).toBe("10.213.90.2");
+    expect(serviceVip(SERVICE[0] as RawService, "other")).toBeNull();
+    expect(serviceVip({}, "net1")).toBeNull();
+    expect(updateInProgress({ UpdateStatus: { State: "updating" } })).toBe("updating");
+    expect(updateInProgress({ UpdateStatus: { State: "rollback_started" } })).toBe("rollback_started");
+    expect(updateInProgress({ UpdateStatus: { State: "completed" } })).toBeNull();
+    expect(updateInProgress({})).toBeNull();
+  });
+
+  it("reads its input, and paces itself slower over ssh://", () => {
+    const env = { SERVICE: "svc", REPLICAS: "2", PORT: "5004", NETWORK_ID: "net1", MESH: "true" };
+    expect(parseInput({ ...env, PROBE_TIMEOUT_SECONDS: "420", DOCKER_HOST: "unix:///var/run/docker.sock" })).toEqual({
+      service: "svc",
+      replicas: 2,
+      port: 5004,
+      networkId: "net1",
+      mesh: true,
+      timeoutSeconds: 420,
+      pauseMs: 1000,
+    });
+    expect(parseInput({ ...env, PROBE_TIMEOUT_SECONDS: "420", DOCKER_HOST: "ssh://root@10.0.0.5" }).pauseMs).toBe(3000);
+    expect(() => parseInput({ ...env, PROBE_TIMEOUT_SECONDS: "later" })).toThrow(
+      'PROBE_TIMEOUT_SECONDS is "later", not a whole number of at least 1',
+    );
+  });
+
+  it("says which service, how long, how far it got and each URL that did not answer", () => {
+    const input = { service: "svc", timeoutSeconds: 420 } as SwarmProbeInput;
+    expect(formatNotReady(input, { state: "1/2 running", unanswered: [] })).toBe(
+      "service svc not ready after 420 s: 1/2 running\n",
+    );
+    expect(
+      formatNotReady(input, {
+        state: "2/2 running",
+        unanswered: [
+          { url: "http://10.0.0.5:5004", cause: "connection refused" },
+          { url: "http://10.0.0.6:5004", cause: "no answer within 3 s" },
+        ],
+      }),
+    ).toBe(
+      [
+        "service svc not ready after 420 s: 2/2 running; 2 URL(s) did not answer:",
+        "  http://10.0.0.5:5004: connection refused",
+        "  http://10.0.0.6:5004: no answer within 3 s",
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("the swarm probe's wait, with a fake docker", () => {
+  const INPUT: SwarmProbeInput = {
+    service: "svc",
+    replicas: 1,
+    port: 5004,
+    networkId: "net1",
+    mesh: false,
+    timeoutSeconds: 5,
+    pauseMs: 10,
+  };
+
+  /** Answers like docker would, round by round: the engine fails once, the task starts, an update rolls, then done. */
+  function fakeSwarm() {
+    const calls: string[] = [];
+    let round = 0;
+    const run: Docker = async (args) => {
+      const call = args.join(" ");
+      calls.push(call);
+      if (call === "node ls -q") {
+        round++;
+        if (round === 1) throw new Error("docker node ls: Cannot connect to the Docker daemon");
+        return "n1\nn2\nn3\n";
+      }
+      if (call === "node inspect n1 n2 n3") return JSON.stringify(NODES);
+      if (call.startsWith("service ps")) return "t1";
+      if (call === "inspect --type task t1") {
+        const state = calls.filter((entry) => entry === call).length < 2 ? "starting" : "running";
+        return JSON.stringify([{ ...TASKS[0], Status: { State: state } }]);
+      }
+      if (call === "service inspect svc") {
+        const rolling = calls.filter((entry) => entry === call).length < 2;
+        return JSON.stringify([{ ...SERVICE[0], UpdateStatus: { State: rolling ? "updating" : "completed" } }]);
+      }
+      throw new Error(`unexpected docker ${call}`);
+    };
+    return { run, calls };
+  }
+
+  it("rides out a failed docker call, a starting task and a rolling update, reading the nodes only when needed", async () => {
+    const { run, calls } = fakeSwarm();
+    const asked: string[] = [];
+    const result = await waitForService(INPUT, run, async (url) => {
+      asked.push(url);
+      return { ok: true, cause: "" };
+    });
+    expect(result).toMatchObject({
+      ok: true,
+      value: {
+        vip: "10.213.90.2",
+        urls: ["http://127.0.0.2:5004"],
+        replicas: { desired: 1, running: 1 },
+        tasks: [TASK_OUTPUT],
+        nodes: NODE_OUTPUTS,
+      },
+    });
+    // Only once the update finished were the URLs opened.
+    expect(asked).toEqual(["http://127.0.0.2:5004"]);
+    // The nodes twice: the failed first read, then once for all rounds.
+    expect(calls.filter((call) => call === "node ls -q")).toHaveLength(2);
+    expect(calls.filter((call) => call === "service inspect svc")).toHaveLength(2);
+  });
+
+  it("stops at its deadline with where it got to", async () => {
+    const run: Docker = async () => {
+      throw new Error("docker node ls: error during connect: ssh: connection refused");
+    };
+    const started = Date.now();
+    const result = await waitForService({ ...INPUT, timeoutSeconds: 1, pauseMs: 100 }, run);
+    expect(result).toEqual({
+      ok: false,
+      cause: "docker node ls: error during connect: ssh: connection refused",
+      progress: { state: "docker node ls: error during connect: ssh: connection refused", unanswered: [] },
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(990);
+    expect(Date.now() - started).toBeLessThan(1500);
   });
 });

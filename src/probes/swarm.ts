@@ -1,0 +1,337 @@
+import { type Docker, docker } from "./docker";
+import { ask, messageOf, sleep, type Waited } from "./http";
+
+/**
+ * SwarmService's readiness gate: waits until the service runs its replicas and
+ * every URL answers, then prints what the swarm did as JSON. Docker's own
+ * health status only moves a task from starting to running. It asks the engine
+ * of DOCKER_HOST, which may be a remote manager, and opens each node's own
+ * address: with ingress every Ready node must answer, tasks or not, so a node
+ * whose routing mesh is broken fails the up.
+ *
+ * Input, from the environment: SERVICE, REPLICAS, PORT, NETWORK_ID (the
+ * overlay's ID, "" for none), MESH ("true" for ingress), PROBE_TIMEOUT_SECONDS,
+ * and DOCKER_HOST and the rest (the stack's engine).
+ */
+
+/** One task of a service as the swarm placed it. */
+export interface TaskOutput {
+  /** <service>.<slot> */
+  name: string;
+  node: string;
+  nodeAddress: string;
+  /** Its address on the overlay; null for services not on it. */
+  ip: string | null;
+  state: string;
+}
+
+/** One machine of the swarm, with or without a task of the service. */
+export interface NodeOutput {
+  name: string;
+  address: string;
+  role: "manager" | "worker";
+  /** active, pause or drain. */
+  availability: string;
+}
+
+/** What the probe prints: SwarmService's ServiceOutput without what the plan already knows. */
+export interface SwarmReport {
+  vip: string | null;
+  urls: string[];
+  replicas: { desired: number; running: number };
+  tasks: TaskOutput[];
+  nodes: NodeOutput[];
+}
+
+/** The fields of `docker node inspect` read here. */
+export interface RawNode {
+  ID: string;
+  Description: { Hostname: string };
+  Status: { State: string; Addr?: string };
+  ManagerStatus?: { Addr?: string } | null;
+  Spec: { Role: "manager" | "worker"; Availability: string };
+}
+
+/** The fields of `docker inspect --type task` read here. */
+export interface RawTask {
+  NodeID: string;
+  Slot: number;
+  Status: { State: string };
+  NetworksAttachments?: { Network: { ID: string }; Addresses?: string[] | null }[] | null;
+}
+
+/** The fields of `docker service inspect` read here. */
+export interface RawService {
+  Endpoint?: { VirtualIPs?: { NetworkID: string; Addr?: string }[] | null };
+  UpdateStatus?: { State?: string } | null;
+}
+
+export interface SeenNode {
+  id: string;
+  ready: boolean;
+  output: NodeOutput;
+}
+
+export interface SwarmProbeInput {
+  service: string;
+  replicas: number;
+  port: number;
+  /** The overlay's ID; "" when the service is on none. */
+  networkId: string;
+  /** Ingress: every Ready node answers (the routing mesh); else only nodes running a task. */
+  mesh: boolean;
+  timeoutSeconds: number;
+  /** Between rounds. */
+  pauseMs: number;
+}
+
+/** One URL's exchange, whole. */
+export const ANSWER_LIMIT_MS = 3000;
+/** One docker call; over ssh:// each starts a CLI on the manager as well. */
+export const DOCKER_CALL_LIMIT_MS = 30_000;
+/**
+ * Over ssh every docker call starts a docker CLI on the manager as well; on a
+ * small machine (the project's emulated VMs) polling each second starved the
+ * tasks' own healthchecks. So: fewer calls (the nodes once, the service only
+ * once its tasks run) and a slower pace there.
+ */
+export const PAUSE_MS = 1000;
+export const SSH_PAUSE_MS = 3000;
+
+export class ProbeInputError extends Error {}
+
+export function parseInput(env: NodeJS.ProcessEnv): SwarmProbeInput {
+  const whole = (name: string, least: number): number => {
+    const value = Number(env[name]);
+    if (!Number.isInteger(value) || value < least) {
+      throw new ProbeInputError(`${name} is "${env[name] ?? ""}", not a whole number of at least ${least}`);
+    }
+    return value;
+  };
+  const service = env.SERVICE ?? "";
+  if (service === "") throw new ProbeInputError("SERVICE names no service");
+  return {
+    service,
+    replicas: whole("REPLICAS", 0),
+    port: whole("PORT", 1),
+    networkId: env.NETWORK_ID ?? "",
+    mesh: env.MESH === "true",
+    timeoutSeconds: whole("PROBE_TIMEOUT_SECONDS", 1),
+    pauseMs: (env.DOCKER_HOST ?? "").startsWith("ssh://") ? SSH_PAUSE_MS : PAUSE_MS,
+  };
+}
+
+/** A manager may report 0.0.0.0 as its address; its manager address says where it listens. */
+export function nodeAddress(node: RawNode): string {
+  if (node.Status.Addr && node.Status.Addr !== "0.0.0.0") return node.Status.Addr;
+  return (node.ManagerStatus?.Addr ?? "").replace(/:[0-9]+$/, "");
+}
+
+export function toNodes(raw: readonly RawNode[]): SeenNode[] {
+  return raw.map((node) => ({
+    id: node.ID,
+    ready: node.Status.State === "ready",
+    output: {
+      name: node.Description.Hostname,
+      address: nodeAddress(node),
+      role: node.Spec.Role,
+      availability: node.Spec.Availability,
+    },
+  }));
+}
+
+const byName = <T extends { name: string }>(a: T, b: T): number => a.name.localeCompare(b.name);
+
+export function toTasks(
+  raw: readonly RawTask[],
+  nodes: ReadonlyMap<string, SeenNode>,
+  service: string,
+  networkId: string,
+): TaskOutput[] {
+  return raw
+    .map((task) => {
+      const node = nodes.get(task.NodeID)?.output ?? { name: task.NodeID, address: "" };
+      const overlay = (task.NetworksAttachments ?? []).find((attachment) => attachment.Network.ID === networkId);
+      return {
+        name: `${service}.${task.Slot}`,
+        node: node.name,
+        nodeAddress: node.address,
+        ip: overlay?.Addresses?.[0]?.split("/")[0] ?? null,
+        state: task.Status.State,
+      };
+    })
+    .sort(byName);
+}
+
+export function readyNodes(nodes: readonly SeenNode[]): NodeOutput[] {
+  return nodes
+    .filter((node) => node.ready)
+    .map((node) => node.output)
+    .sort(byName);
+}
+
+/** Ingress: every Ready node's address; else the nodes running a task. Sorted, each once. */
+export function probeUrls(
+  ready: readonly NodeOutput[],
+  running: readonly TaskOutput[],
+  mesh: boolean,
+  port: number,
+): string[] {
+  const addresses = mesh ? ready.map((node) => node.address) : running.map((task) => task.nodeAddress);
+  return [...new Set(addresses)].map((address) => `http://${address}:${port}`).sort();
+}
+
+/** A rolling update still replacing tasks is not done, even with every replica running. */
+export function updateInProgress(service: RawService): string | null {
+  const state = service.UpdateStatus?.State;
+  return state === "updating" || state === "rollback_started" ? state : null;
+}
+
+export function serviceVip(service: RawService, networkId: string): string | null {
+  const vips = service.Endpoint?.VirtualIPs ?? [];
+  return vips.find((entry) => entry.NetworkID === networkId)?.Addr?.split("/")[0] ?? null;
+}
+
+/** One URL that did not answer, and why. */
+export interface Unanswered {
+  url: string;
+  cause: string;
+}
+
+/** Where a round got to, for the error once the wait is over. */
+export interface Progress {
+  /** "1/2 running", "update updating", or a docker call's one-line error. */
+  state: string;
+  unanswered: Unanswered[];
+}
+
+export function formatNotReady(input: SwarmProbeInput, progress: Progress): string {
+  const head = `service ${input.service} not ready after ${input.timeoutSeconds} s: ${progress.state}`;
+  if (progress.unanswered.length === 0) return `${head}\n`;
+  const lines = progress.unanswered.map(({ url, cause }) => `  ${url}: ${cause}`);
+  return `${head}; ${progress.unanswered.length} URL(s) did not answer:\n${lines.join("\n")}\n`;
+}
+
+export type Answers = (url: string) => Promise<{ ok: boolean; cause: string }>;
+
+const answers: Answers = async (url) => {
+  const answer = await ask(url, ANSWER_LIMIT_MS);
+  return { ok: answer.status === 200, cause: answer.cause };
+};
+
+const parseJson = <T>(text: string, what: string): T => {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new Error(`${what} printed no JSON`);
+  }
+};
+
+/** Waits for the service; the report, or where it got to by the deadline. */
+export async function waitForService(
+  input: SwarmProbeInput,
+  run: Docker = docker,
+  answer: Answers = answers,
+  now: () => number = Date.now,
+): Promise<Waited<SwarmReport> & { progress: Progress }> {
+  const deadline = now() + input.timeoutSeconds * 1000;
+  const call = (args: string[]) => run(args, DOCKER_CALL_LIMIT_MS);
+  const listed = async (args: string[]) => (await call(args)).split("\n").filter(Boolean);
+  const readNodes = async (): Promise<SeenNode[]> =>
+    toNodes(
+      parseJson<RawNode[]>(
+        await call(["node", "inspect", ...(await listed(["node", "ls", "-q"]))]),
+        "docker node inspect",
+      ),
+    );
+  const readTasks = async (nodes: readonly SeenNode[]): Promise<TaskOutput[]> => {
+    const ids = await listed(["service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", input.service]);
+    if (ids.length === 0) return [];
+    const raw = parseJson<RawTask[]>(await call(["inspect", "--type", "task", ...ids]), "docker inspect");
+    return toTasks(raw, new Map(nodes.map((node) => [node.id, node])), input.service, input.networkId);
+  };
+
+  let progress: Progress = { state: "nothing yet", unanswered: [] };
+  let all: SeenNode[] | null = null;
+  for (;;) {
+    try {
+      all ??= await readNodes();
+      let placed = await readTasks(all);
+      // A task on a node not seen yet: the swarm grew; read the nodes again.
+      if (placed.some((task) => task.nodeAddress === "")) {
+        all = await readNodes();
+        placed = await readTasks(all);
+      }
+      const ready = readyNodes(all);
+      const running = placed.filter((task) => task.state === "running");
+      const urls = probeUrls(ready, running, input.mesh, input.port);
+      progress = { state: `${running.length}/${input.replicas} running`, unanswered: [] };
+      if (running.length === input.replicas) {
+        const [service] = parseJson<RawService[]>(
+          await call(["service", "inspect", input.service]),
+          "docker service inspect",
+        );
+        if (!service) throw new Error(`docker service inspect ${input.service}: no such service`);
+        const update = updateInProgress(service);
+        if (update !== null) {
+          progress = { state: `update ${update}`, unanswered: [] };
+        } else {
+          const answered = await Promise.all(urls.map(answer));
+          if (answered.length > 0 && answered.every((result) => result.ok)) {
+            const report: SwarmReport = {
+              vip: serviceVip(service, input.networkId),
+              urls,
+              replicas: { desired: input.replicas, running: running.length },
+              tasks: placed,
+              nodes: ready,
+            };
+            return { ok: true, value: report, progress };
+          }
+          progress.unanswered = urls.flatMap((url, index) => {
+            const result = answered[index];
+            return result && !result.ok ? [{ url, cause: result.cause }] : [];
+          });
+        }
+      }
+    } catch (error) {
+      progress = { state: messageOf(error).split("\n")[0] ?? "", unanswered: [] };
+      all = null;
+    }
+    const left = deadline - now();
+    if (left <= 0) return { ok: false, cause: progress.state, progress };
+    await sleep(Math.min(input.pauseMs, left));
+  }
+}
+
+/** The whole probe; returns the exit status. */
+export async function main(
+  env: NodeJS.ProcessEnv,
+  out: (text: string) => void,
+  err: (text: string) => void,
+  run: Docker = docker,
+): Promise<number> {
+  let input: SwarmProbeInput;
+  try {
+    input = parseInput(env);
+  } catch (error) {
+    err(`swarm probe: ${messageOf(error)}\n`);
+    return 2;
+  }
+  const result = await waitForService(input, run);
+  if (result.ok) {
+    out(JSON.stringify(result.value));
+    return 0;
+  }
+  err(formatNotReady(input, result.progress));
+  return 1;
+}
+
+if (require.main === module) {
+  main(
+    process.env,
+    (text) => process.stdout.write(text),
+    (text) => process.stderr.write(text),
+  ).then((code) => {
+    process.exitCode = code;
+  });
+}
