@@ -154,7 +154,6 @@ function swarmStack(swarm: SwarmPlan): {
           healthcheck: swarm.healthcheck,
           labels: plan.labels,
           engine,
-          timeoutSeconds: readyTimeoutSeconds(process.env),
         },
         { providers },
       ),

@@ -44,7 +44,7 @@ export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE-$FLASK_BRIDGE_HOME/node-compile-
 # context, exported for the scripts' own docker commands. Before the first
 # `npm ci` there is no resolver yet: setup sources this file again after it.
 if [ -d "$FB_REPO_ROOT/node_modules/tsx" ]; then
-  fb_engine_env="$(node --import tsx "$FB_REPO_ROOT/scripts/engine.ts" "${FB_STACK:-dev}")" || return 1
+  fb_engine_env="$(node --require tsx/cjs "$FB_REPO_ROOT/scripts/engine.ts" "${FB_STACK:-dev}")" || return 1
   while IFS='=' read -r fb_name fb_value; do
     [ -n "$fb_name" ] && export "$fb_name=$fb_value"
   done <<<"$fb_engine_env"

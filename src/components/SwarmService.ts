@@ -2,12 +2,11 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { dockerEnv, type Engine } from "../plan/engine";
+import type { ServiceOutput } from "../plan/outputs";
 import type { EndpointMode, HealthcheckPlan, PublishMode, ServicePlan } from "../plan/plan";
 import { probeCommand } from "../probes/command";
-import type { NodeOutput, SwarmReport, TaskOutput } from "../probes/swarm";
+import type { SwarmReport } from "../probes/swarm";
 import { toLabelList } from "./labels";
-
-export type { NodeOutput, TaskOutput };
 
 export interface SwarmServiceArgs {
   plan: ServicePlan;
@@ -21,20 +20,6 @@ export interface SwarmServiceArgs {
   labels: Readonly<Record<string, string>>;
   /** The stack's engine, a swarm manager: the probe asks it about nodes and tasks (slower over ssh://). */
   engine: Engine;
-}
-
-/** The stack-output shape for one service in swarm mode. */
-export interface ServiceOutput {
-  network: string;
-  /** Resolves on the overlay: to the VIP (vip) or to the tasks in turn (dnsrr). */
-  dnsName: string;
-  vip: string | null;
-  /** Ingress: one URL per Ready node, each answering (the routing mesh). Host publishing and host mode: one per node running a task. */
-  urls: string[];
-  replicas: { desired: number; running: number };
-  tasks: TaskOutput[];
-  /** Every Ready node of the swarm. */
-  nodes: NodeOutput[];
 }
 
 /** src/probes/swarm.ts, as the command runs it: waits until the service runs its replicas and every URL answers. */

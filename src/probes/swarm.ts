@@ -1,3 +1,4 @@
+import type { NodeOutput, TaskOutput } from "../plan/outputs";
 import { type Docker, docker } from "./docker";
 import { ask, messageOf, sleep, type Waited } from "./http";
 
@@ -13,26 +14,6 @@ import { ask, messageOf, sleep, type Waited } from "./http";
  * overlay's ID, "" for none), MESH ("true" for ingress), PROBE_TIMEOUT_SECONDS,
  * and DOCKER_HOST and the rest (the stack's engine).
  */
-
-/** One task of a service as the swarm placed it. */
-export interface TaskOutput {
-  /** <service>.<slot> */
-  name: string;
-  node: string;
-  nodeAddress: string;
-  /** Its address on the overlay; null for services not on it. */
-  ip: string | null;
-  state: string;
-}
-
-/** One machine of the swarm, with or without a task of the service. */
-export interface NodeOutput {
-  name: string;
-  address: string;
-  role: "manager" | "worker";
-  /** active, pause or drain. */
-  availability: string;
-}
 
 /** What the probe prints: SwarmService's ServiceOutput without what the plan already knows. */
 export interface SwarmReport {

@@ -107,7 +107,7 @@ beforeAll(() => {
   const base = "flask-bridge/debian-python:bookworm";
   const copy = spawnSync(
     "bash",
-    ["-c", `docker save "$1" | DOCKER_HOST="$2" docker load`, "_", base, sshEnv.DOCKER_HOST],
+    ["-c", `docker save "$1" | DOCKER_HOST="$2" docker load`, "_", base, match[1] as string],
     {
       encoding: "utf8",
     },

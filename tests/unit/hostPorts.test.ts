@@ -1,5 +1,4 @@
 import * as net from "node:net";
-import { LOCAL_ENGINE } from "../../src/plan/engine";
 import {
   checkHostPortsFree,
   clashes,
@@ -9,6 +8,7 @@ import {
   processName,
   takenMessage,
 } from "../../src/machine/hostPorts";
+import { LOCAL_ENGINE } from "../../src/plan/engine";
 import { type ContainerPlan, planTopology } from "../../src/plan/plan";
 import { DEFAULTS } from "./projectDefaults";
 

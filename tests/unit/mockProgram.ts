@@ -10,6 +10,8 @@ export interface Declared {
   type: string;
   name: string;
   inputs: Record<string, unknown>;
+  /** The provider reference it was given ("<urn>::<id>"); undefined for a default provider. */
+  provider?: string;
 }
 
 /** What a resource's mock state adds to its inputs, e.g. the outputs Docker would report. */
@@ -51,7 +53,7 @@ export async function runProgram(
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        const resource = { type: args.type, name: args.name, inputs: args.inputs };
+        const resource = { type: args.type, name: args.name, inputs: args.inputs, provider: args.provider };
         declared.push(resource);
         return { id: `${args.name}-id`, state: { ...args.inputs, ...outputsOf(resource) } };
       },

@@ -179,6 +179,7 @@ describe("the probes' sources", () => {
       "src/probes/readiness.ts",
     ]);
     expect(sourceFiles("src/probes/swarm.ts")).toEqual([
+      "src/plan/outputs.ts",
       "src/probes/docker.ts",
       "src/probes/http.ts",
       "src/probes/swarm.ts",

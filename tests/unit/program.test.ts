@@ -1,4 +1,5 @@
-import { READINESS_COMMAND, READINESS_SCRIPT_FILE, READINESS_SCRIPT_SHA256 } from "../../src/components/ReadinessProbe";
+import { READINESS_PROBE } from "../../src/components/ReadinessProbe";
+import { dockerEnv, LOCAL_ENGINE, parseEngine } from "../../src/plan/engine";
 import { type Declared, ENGINE_PLATFORM, LABELS, ofType, runProgram as runMocked } from "./mockProgram";
 
 /**
@@ -65,6 +66,37 @@ function countByType(declared: Declared[]): Record<string, number> {
   return counts;
 }
 
+describe("the program against an engine on another machine", () => {
+  const engine = parseEngine("ssh://root@192.168.0.4", "docker:host");
+  let run: Awaited<ReturnType<typeof runProgram>>;
+  beforeAll(async () => {
+    run = await runMocked({}, outputsOf, { engine });
+  });
+
+  it("builds the one provider for that engine, with ssh keep-alives", () => {
+    const [provider] = ofType(run.declared, "pulumi:providers:docker");
+    expect(provider?.inputs).toEqual({
+      host: "ssh://root@192.168.0.4",
+      // Provider inputs reach the engine serialized.
+      sshOpts: JSON.stringify([
+        "-o",
+        "ServerAliveInterval=5",
+        "-o",
+        "ServerAliveCountMax=3",
+        "-o",
+        "ConnectTimeout=10",
+      ]),
+    });
+  });
+
+  it("runs every command against that engine, and exports the URLs at its address", () => {
+    for (const { name, inputs } of ofType(run.declared, "command:local:Command")) {
+      expect([name, inputs.environment]).toEqual([name, expect.objectContaining(dockerEnv(engine))]);
+    }
+    expect(run.outputs.containers["flask-bridge-1"].url).toBe("http://192.168.0.4:5001");
+  });
+});
+
 describe("the program with the tutorial's config", () => {
   let run: Awaited<ReturnType<typeof runProgram>>;
   beforeAll(async () => {
@@ -82,7 +114,21 @@ describe("the program with the tutorial's config", () => {
       "docker:index/container:Container": 8,
       // The probe and the image remover.
       "command:local:Command": 2,
+      "pulumi:providers:docker": 1,
     });
+  });
+
+  it("gives every docker resource the one explicit provider, for this machine's socket", () => {
+    const [provider] = ofType(run.declared, "pulumi:providers:docker");
+    expect(provider?.inputs).toEqual({ host: "unix:///var/run/docker.sock" });
+    const docker = run.declared.filter(({ type }) => type.startsWith("docker:"));
+    expect(docker).toHaveLength(10);
+    for (const { name, provider: reference } of docker) {
+      expect([name, reference]).toEqual([
+        name,
+        "urn:pulumi:dev::flask-bridge::pulumi:providers:docker::docker::docker-id",
+      ]);
+    }
   });
 
   it("builds app/ on the configured base, for the engine's platform, and labels it with the stack", () => {
@@ -103,7 +149,12 @@ describe("the program with the tutorial's config", () => {
 
   it("removes the image on destroy, by its name, and the stack's untagged earlier builds", () => {
     const remover = run.declared.find((resource) => resource.name === "image-remove-on-destroy");
-    expect(remover?.inputs.environment).toEqual({ IMAGE: "flask-hello-world", STACK: "dev" });
+    // On the stack's engine, whatever the shell that runs destroy names.
+    expect(remover?.inputs.environment).toEqual({
+      ...dockerEnv(LOCAL_ENGINE),
+      IMAGE: "flask-hello-world",
+      STACK: "dev",
+    });
     expect(remover?.inputs.create).toBeUndefined();
     expect(remover?.inputs.delete).toContain('docker image rm "$IMAGE"');
     expect(remover?.inputs.delete).toContain(
@@ -180,6 +231,8 @@ describe("the program with the tutorial's config", () => {
         expect.arrayContaining([expect.objectContaining({ dockerName: "flask-bridge-1", hostPort: 5001 })]),
         "0.0.0.0",
         "dev",
+        LOCAL_ENGINE,
+        "python:3.11-slim",
       ],
     ]);
     expect(run.portCheck.mock.calls[0]?.[0]).toHaveLength(8);
@@ -218,12 +271,12 @@ describe("the program with the tutorial's config", () => {
 
   it("probes every URL from the host over loopback, and the none container from inside, in one command", () => {
     const probes = ofType(run.declared, "command:local:Command").filter(({ name }) => name === "readiness-command");
-    expect(probes.map(({ inputs }) => [inputs.create, inputs.interpreter, inputs.environment])).toEqual([
+    expect(probes.map(({ inputs }) => [inputs.create, inputs.dir, inputs.environment])).toEqual([
       [
-        READINESS_COMMAND,
-        ["bash", "-c"],
+        READINESS_PROBE.create,
+        READINESS_PROBE.dir,
         {
-          PROBE_SCRIPT: READINESS_SCRIPT_FILE,
+          ...dockerEnv(LOCAL_ENGINE),
           PROBE_TARGETS: [
             "flask-bridge-1 http://127.0.0.1:5001",
             "flask-bridge-2 http://127.0.0.1:5002",
@@ -238,9 +291,9 @@ describe("the program with the tutorial's config", () => {
         },
       ],
     ]);
-    // The script's hash and every container's ID: a changed script or a replaced container runs the probe again.
+    // The probe's hash and every container's ID: a changed probe or a replaced container runs the probe again.
     expect(probes[0]?.inputs.triggers).toEqual([
-      READINESS_SCRIPT_SHA256,
+      READINESS_PROBE.sha256,
       ...["bridge-1", "bridge-2", "bridge-3", "custom-1", "custom-2", "custom-3", "host", "none"].map(
         (name) => `${name}-container-id`,
       ),

@@ -1,3 +1,4 @@
+import { dockerEnv, LOCAL_ENGINE } from "../../src/plan/engine";
 import { type Declared, LABELS, ofType, runProgram as runMocked } from "./mockProgram";
 
 /**
@@ -61,7 +62,9 @@ describe("the program in swarm mode", () => {
   });
 
   it("asks the swarm once and declares 1 image, its copy to the nodes, 1 overlay and 3 services with probes", () => {
-    expect(run.readSwarmCluster).toHaveBeenCalledTimes(1);
+    expect(run.readEngineFacts.mock.calls).toEqual([
+      [expect.objectContaining({ url: "unix:///var/run/docker.sock" }), true],
+    ]);
     const counts: Record<string, number> = {};
     for (const { type } of run.declared) counts[type] = (counts[type] ?? 0) + 1;
     expect(counts).toEqual({
@@ -74,6 +77,7 @@ describe("the program in swarm mode", () => {
       "docker:index/service:Service": 3,
       // The image remover, the copy to the nodes and one probe per service.
       "command:local:Command": 5,
+      "pulumi:providers:docker": 1,
     });
     expect(ofType(run.declared, "docker:index/container:Container")).toEqual([]);
   });
@@ -98,7 +102,7 @@ describe("the program in swarm mode", () => {
     expect(copy?.inputs).toEqual({
       create: 'bash scripts/cluster.sh load "$IMAGE"',
       delete: 'bash scripts/cluster.sh unload "$IMAGE_ID"',
-      environment: { IMAGE: "flask-hello-world", IMAGE_ID: IMAGE_ID },
+      environment: { ...dockerEnv(LOCAL_ENGINE), IMAGE: "flask-hello-world", IMAGE_ID: IMAGE_ID },
       triggers: [IMAGE_ID],
     });
   });
@@ -155,6 +159,7 @@ describe("the program in swarm mode", () => {
   it("probes every service until its replicas run and its URLs answer", () => {
     const probe = run.declared.find((resource) => resource.name === "custom-1-probe");
     expect(probe?.inputs.environment).toEqual({
+      ...dockerEnv(LOCAL_ENGINE),
       SERVICE: "flask-custom-1",
       REPLICAS: "2",
       PORT: "19004",
@@ -211,8 +216,10 @@ describe("the program in swarm mode with other config", () => {
   });
 
   it("does not ask Docker about a swarm in engine mode", async () => {
-    const { readSwarmCluster, outputs } = await runProgram({}, null);
-    expect(readSwarmCluster).not.toHaveBeenCalled();
+    const { readEngineFacts, outputs } = await runProgram({}, null);
+    expect(readEngineFacts.mock.calls).toEqual([
+      [expect.objectContaining({ url: "unix:///var/run/docker.sock" }), false],
+    ]);
     expect(outputs.services).toBeUndefined();
   });
 });
