@@ -75,7 +75,11 @@ export function configuredBaseImage(root: string, stack: string): string {
   const project = load(projectFile);
   if (project === null) throw new StackConfigError(`${shown(projectFile)} does not exist`);
   const declared = configOf(projectFile, project).baseImage;
-  const fallback = imageName(projectFile, "config.baseImage.default", isMapping(declared) ? declared.default : undefined);
+  const fallback = imageName(
+    projectFile,
+    "config.baseImage.default",
+    isMapping(declared) ? declared.default : undefined,
+  );
 
   const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
   const config = configOf(stackFile, load(stackFile));

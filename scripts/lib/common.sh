@@ -23,9 +23,9 @@ fb_die() {
 # with one line naming the step and its time.
 # CMD runs under set -e as a plain command: `CMD || fb_die` (or `if CMD`,
 # `CMD && ...`) would switch set -e off inside CMD and every function it
-# calls, so a failed command there went unnoticed. The ERR trap (-E: inherited
-# by functions) names the step. Never call fb_step itself in a condition, for
-# the same reason.
+# calls, so a failed command there went unnoticed. inherit_errexit keeps
+# set -e on inside $(...) too. The ERR trap (-E: inherited by functions) names
+# the step. Never call fb_step itself in a condition, for the same reason.
 FB__STEP=""
 FB__STEP_START=0
 FB__STEP_SHELL=""
@@ -35,6 +35,7 @@ fb_step() {
   FB__STEP="$1" FB__STEP_START=$SECONDS FB__STEP_SHELL=$BASHPID
   shift
   set -eE
+  shopt -s inherit_errexit
   trap fb__step_failed ERR
   fb_log "==> $FB__STEP"
   "$@"
@@ -54,18 +55,23 @@ fb__step_failed() {
 }
 
 # fb_wait_for SECONDS WHAT CMD...: runs CMD (its output hidden) every 0.5 s
-# until it succeeds, for at most SECONDS (and 2*SECONDS+1 tries); a progress
+# until it succeeds, for at most SECONDS and 2*SECONDS+1 tries; a progress
 # line every 10 s, and on timeout one line naming WHAT and the wait, status 1.
 # CMD should bound itself (ssh's ConnectTimeout, `timeout`): a try that hangs
 # holds the loop.
 fb_wait_for() {
-  local limit="$1" what="$2" start=$SECONDS tries=0 next=10
+  local limit="$1" what="$2" tries=0 next=10 start elapsed elapsed_ms
   shift 2
-  while [ "$tries" -le $((limit * 2)) ] && [ $((SECONDS - start)) -lt "$limit" ]; do
+  start="${EPOCHREALTIME//[!0-9]/}" # microseconds; $SECONDS would be off by up to 1 s
+  while :; do
     "$@" >/dev/null 2>&1 && return 0
     tries=$((tries + 1))
-    if [ $((SECONDS - start)) -ge "$next" ]; then
-      fb_log "    ... waiting for $what ($((SECONDS - start))s of ${limit}s)"
+    elapsed_ms=$(((${EPOCHREALTIME//[!0-9]/} - start) / 1000)) elapsed=$((elapsed_ms / 1000))
+    if [ "$elapsed_ms" -ge $((limit * 1000)) ] || [ "$tries" -gt $((limit * 2)) ]; then
+      break
+    fi
+    if [ "$elapsed" -ge "$next" ]; then
+      fb_log "    ... waiting for $what (${elapsed}s of ${limit}s)"
       next=$((next + 10))
     fi
     sleep 0.5
