@@ -27,7 +27,8 @@ fb_ensure_npm_deps() {
 fb_configured_base_image() {
   local err
   # stdout is the image; stderr, the cause, is kept for one log line.
-  { err="$(node --import tsx "$FB_REPO_ROOT/scripts/stack-config.ts" base-image "$FB_STACK" "$FB_REPO_ROOT" 2>&1 >&3 3>&-)"; } 3>&1 && return 0
+  # tsx/cjs: the CommonJS hook alone; --import tsx also starts Node's ESM loader thread (slower).
+  { err="$(node --require tsx/cjs "$FB_REPO_ROOT/scripts/stack-config.ts" base-image "$FB_STACK" "$FB_REPO_ROOT" 2>&1 >&3 3>&-)"; } 3>&1 && return 0
   [ -n "$err" ] || err="ERROR: scripts/stack-config.ts failed without saying why"
   fb_log "$err"
   return 1

@@ -1,5 +1,5 @@
 /**
- * node --import tsx scripts/stack-config.ts base-image STACK [ROOT]
+ * node --require tsx/cjs scripts/stack-config.ts base-image STACK [ROOT]
  *
  * Prints the base image a stack is configured with: `flask-bridge:baseImage`
  * in ROOT/Pulumi.<STACK>.yaml, else the default in ROOT/Pulumi.yaml (the one
@@ -37,7 +37,7 @@ function load(file: string): unknown {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return null;
-    throw new StackConfigError(`${shown(file)} cannot be read: ${oneLine(code ?? String(error))}`);
+    throw new StackConfigError(`${shown(file)} cannot be read: ${oneLine((error as Error).message ?? String(error))}`);
   }
   try {
     return yaml.load(text, { filename: file });
@@ -86,7 +86,7 @@ export function configuredBaseImage(root: string, stack: string): string {
   return KEY in config ? imageName(stackFile, KEY, config[KEY]) : fallback;
 }
 
-const USAGE = "usage: node --import tsx scripts/stack-config.ts base-image STACK [ROOT]";
+const USAGE = "usage: node --require tsx/cjs scripts/stack-config.ts base-image STACK [ROOT]";
 
 export function main(argv: readonly string[]): number {
   const [what, stack, root = process.cwd(), ...rest] = argv;

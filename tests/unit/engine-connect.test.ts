@@ -8,6 +8,8 @@ import { callsOf, cleanEnv, fakeCommand, removeTmpDirs, runFunctions, tmpDir } f
  * docker is a fake that records being asked.
  */
 
+// Each run is bounded by its own timeout; a loaded machine may need more than jest's 5 s.
+jest.setTimeout(60_000);
 afterAll(removeTmpDirs);
 
 interface Listener {

@@ -18,6 +18,8 @@ import {
  * Fake npm, docker and ip come first on PATH: no network, no real engine.
  */
 
+// Each run is bounded by its own timeout; a loaded machine may need more than jest's 5 s.
+jest.setTimeout(60_000);
 afterAll(removeTmpDirs);
 
 /** Fake commands that fail loudly if called; tests replace the ones they expect. */
