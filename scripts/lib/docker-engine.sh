@@ -13,7 +13,10 @@
 # An engine elsewhere (DOCKER_HOST ssh:// or tcp://, resolved by
 # fb_resolve_docker_host from docker:host or a context) is only asked: nothing
 # is installed, started or waited for here, and one that does not answer
-# fails within seconds, naming its address and the cause.
+# fails within seconds, naming its address and the cause. Its address is first
+# connected to once (fb_engine_connect: FB_CONNECT_TIMEOUT, default 3 s, and
+# for ssh:// FB_GREET_TIMEOUT, default 5 s, for sshd's greeting); a failed
+# connect is the verdict, and docker is not asked.
 
 # shellcheck shell=bash
 
