@@ -84,13 +84,16 @@ fb_engine_hostport() {
   local rest
   case "$DOCKER_HOST" in
     ssh://*)
-      # ssh's own view, so Host aliases and ports from ssh_config count.
+      # ssh's own view, so Host aliases and ports from ssh_config count. An ssh
+      # that goes through ProxyJump or ProxyCommand never connects there itself,
+      # so neither does the connect check.
       rest="${DOCKER_HOST#ssh://}" rest="${rest%%/*}"
       local port="" user="${rest%@*}"
       [ "$user" = "$rest" ] && user="" || rest="${rest#*@}"
       case "$rest" in *:*) port="${rest##*:}" rest="${rest%:*}" ;; esac
       ssh -G ${port:+-p "$port"} ${user:+-l "$user"} "$rest" 2>/dev/null |
-        awk '$1 == "hostname" { h = $2 } $1 == "port" { p = $2 } END { if (h == "" || p == "" || h ~ /:/) exit 1; print h ":" p }'
+        awk '$1 == "hostname" { h = $2 } $1 == "port" { p = $2 } $1 == "proxyjump" || $1 == "proxycommand" { proxied = 1 }
+          END { if (proxied || h == "" || p == "" || h ~ /:/) exit 1; print h ":" p }'
       ;;
     tcp://*)
       rest="${DOCKER_HOST#tcp://}" rest="${rest%%/*}"

@@ -45,12 +45,12 @@ async function closedPort(): Promise<number> {
   return listener.port;
 }
 
-/** fb_check_remote_engine against DOCKER_HOST, docker a fake answering "20.10.24". */
-async function check(dockerHost: string, extra: Record<string, string> = {}) {
+/** fb_check_remote_engine against DOCKER_HOST, docker a fake answering "20.10.24"; `before` runs first. */
+async function check(dockerHost: string, extra: Record<string, string> = {}, before = "") {
   const bin = tmpDir("fakes");
   fakeCommand(bin, "docker", 'echo "20.10.24"');
   const ran = await runFunctions(
-    'fb_check_remote_engine && echo "checked: server $FB_REMOTE_VERSION"',
+    `${before}\nfb_check_remote_engine && echo "checked: server $FB_REMOTE_VERSION"`,
     cleanEnv(bin, { DOCKER_HOST: dockerHost, ...extra }),
     ["docker-engine.sh"],
   );
@@ -128,6 +128,14 @@ describe("fb_check_remote_engine's connect check", () => {
     } finally {
       await rude.close();
     }
+  });
+
+  it("leaves an ssh that goes through a ProxyJump to docker: ssh never connects to that address itself", async () => {
+    const port = await closedPort();
+    // ssh_config as this ssh sees it (ssh -G), without touching the user's files.
+    const proxied = 'ssh() { command ssh -o ProxyJump=bastion.invalid "$@"; }';
+    const { code, lines, docker } = await check(`ssh://root@127.0.0.1:${port}`, {}, proxied);
+    expect([code, lines, docker]).toEqual([0, ["checked: server 20.10.24"], ["version --format {{.Server.Version}}"]]);
   });
 
   it("asks docker once an ssh server greets", async () => {
