@@ -18,6 +18,7 @@ set -euo pipefail
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib/common.sh"
 
 VM_CLUSTER_ENV="$FLASK_BRIDGE_HOME/vm/run/cluster.env"
+# shellcheck disable=SC1090 # written by scripts/vm/cluster.sh up
 vm_manager_host() { [ -f "$VM_CLUSTER_ENV" ] && (. "$VM_CLUSTER_ENV" && echo "$DOCKER_HOST"); }
 case "${FLASK_BRIDGE_CLUSTER:-dind}" in
   dind)
@@ -41,18 +42,6 @@ BASE_IMAGE="${FLASK_BRIDGE_BASE_IMAGE:-flask-bridge/debian-python:bookworm}"
 
 nodes() { docker ps -a --filter "label=$NODE_LABEL" --format '{{.Names}}' | sort; }
 
-# wait_for SECONDS WHAT CMD...: polls CMD every second, bounded.
-wait_for() {
-  local limit="$1" what="$2"
-  shift 2
-  for _ in $(seq "$limit"); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 1
-  done
-  fb_log "ERROR: $what did not happen within ${limit}s"
-  return 1
-}
-
 build_node_image() {
   docker image inspect "$NODE_IMAGE" >/dev/null 2>&1 && return 0
   docker build -q --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$NODE_IMAGE" "$FB_REPO_ROOT/scripts/cluster" >/dev/null
@@ -68,7 +57,9 @@ init_manager() {
       bridge="$(docker network inspect bridge --format '{{index .Options "com.docker.network.bridge.name"}}')"
       addr="$(ip -4 -o addr show "$bridge" | awk '{ split($4, a, "/"); print a[1]; exit }')"
       [ -n "$addr" ] || fb_die "no IPv4 address on $bridge, the default bridge's interface"
-      docker swarm init --advertise-addr "$addr" >/dev/null
+      # The marker only once the init worked: `down` would otherwise leave a
+      # swarm that this script did not make (explicit, not left to set -e).
+      docker swarm init --advertise-addr "$addr" >/dev/null || return 1
       touch "$INIT_MARKER"
       fb_log "host engine is now the swarm manager at $addr:2377"
       ;;
@@ -90,7 +81,7 @@ start_node() {
       -v /var/lib/docker -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
       "$NODE_IMAGE" "--cgroup-parent=/$name" >/dev/null
   fi
-  wait_for 60 "dockerd answering in $name" docker exec "$name" docker info
+  fb_wait_for 60 "dockerd answering in $name" docker exec "$name" timeout 10 docker info
   if [ "$(docker exec "$name" docker info --format '{{.Swarm.LocalNodeState}}')" != "active" ]; then
     local manager token
     manager="$(docker info --format '{{(index .Swarm.RemoteManagers 0).Addr}}')"
@@ -105,7 +96,7 @@ unload_images() {
   local image node
   for image in "$@"; do
     for node in $(nodes); do
-      wait_for 60 "removing $image from $node" docker exec "$node" sh -c \
+      fb_wait_for 60 "$image to be removed from $node" docker exec "$node" sh -c \
         "docker image rm -f '$image' >/dev/null 2>&1 || ! docker image inspect '$image' >/dev/null 2>&1"
     done
   done
@@ -134,7 +125,7 @@ up() {
   for i in $(seq "$count"); do
     fb_step "worker flask-bridge-node-$i (dockerd in a container, joins the swarm)" start_node "flask-bridge-node-$i"
   done
-  fb_step "all $((count + 1)) nodes Ready" wait_for 120 "$((count + 1)) Ready nodes" \
+  fb_step "all $((count + 1)) nodes Ready" fb_wait_for 120 "$((count + 1)) Ready nodes" \
     bash -c '[ "$(docker node ls --format "{{.Status}}" | grep -c "^Ready$")" -ge "$1" ]' _ "$((count + 1))"
   # Services pin the image by ID, which `docker load` keeps: nodes never pull.
   local images=()

@@ -16,18 +16,22 @@ fb_ensure_npm_deps() {
   local dir
   for dir in . policy; do
     # --ignore-scripts: the root's postinstall would install policy/ a second time.
-    fb_npm_current "$dir" || npm ci --prefix "$dir" --no-audit --no-fund --ignore-scripts
+    if ! fb_npm_current "$dir"; then
+      npm ci --prefix "$dir" --no-audit --no-fund --ignore-scripts
+    fi
   done
 }
 
-# The stack's base image: its Pulumi.<stack>.yaml, else Pulumi.yaml's default.
+# The stack's base image: its Pulumi.<stack>.yaml, else Pulumi.yaml's default
+# (scripts/stack-config.ts). A malformed file fails with one line naming it.
 fb_configured_base_image() {
-  node -e '
-    const yaml = require("js-yaml"), fs = require("fs");
-    const file = `Pulumi.${process.argv[1]}.yaml`;
-    const stack = fs.existsSync(file) ? (yaml.load(fs.readFileSync(file, "utf8"))?.config ?? {}) : {};
-    const project = yaml.load(fs.readFileSync("Pulumi.yaml", "utf8")).config;
-    process.stdout.write(stack["flask-bridge:baseImage"] ?? project.baseImage.default);' "$FB_STACK"
+  local err
+  # stdout is the image; stderr, the cause, is kept for one log line.
+  # tsx/cjs: the CommonJS hook alone; --import tsx also starts Node's ESM loader thread (slower).
+  { err="$(node --require tsx/cjs "$FB_REPO_ROOT/scripts/stack-config.ts" base-image "$FB_STACK" "$FB_REPO_ROOT" 2>&1 >&3 3>&-)"; } 3>&1 && return 0
+  [ -n "$err" ] || err="ERROR: scripts/stack-config.ts failed without saying why"
+  fb_log "$err"
+  return 1
 }
 
 fb_stack_file() { echo "$FLASK_BRIDGE_HOME/state/.pulumi/stacks/flask-bridge/$1.json"; }
@@ -51,19 +55,24 @@ source "$here/lib/base-image.sh"
 # Every npm command works on $FB_STACK (default dev), created on first use.
 FB_STACK="${FB_STACK:-dev}"
 start=$SECONDS
-if fb_npm_current . && fb_npm_current policy && fb_engine_ready &&
-  fb_toolchain_ready && fb_base_image_ready "$(fb_configured_base_image)"; then
-  fb_ensure_stack "$FB_STACK"
-  fb_log "ready in $((SECONDS - start))s: pulumi v$FB_WANT_CLI ($FB_PULUMI_BIN_DIR), official docker and command plugins, Docker engine${DOCKER_HOST:+ at $DOCKER_HOST}, stack $FB_STACK"
-  exit 0
+base_image=""
+if fb_npm_current . && fb_npm_current policy; then
+  base_image="$(fb_configured_base_image)"
+  if fb_engine_ready && fb_toolchain_ready && fb_base_image_ready "$base_image"; then
+    fb_ensure_stack "$FB_STACK"
+    fb_log "ready in $((SECONDS - start))s: pulumi v$FB_WANT_CLI ($FB_PULUMI_BIN_DIR), official docker and command plugins, Docker engine${DOCKER_HOST:+ at $DOCKER_HOST}, stack $FB_STACK"
+    exit 0
+  fi
 fi
 
+# Each step runs under set -e (lib/common.sh): a failed command in it ends setup, naming the step.
 fb_step "npm dependencies" fb_ensure_npm_deps
+[ -n "$base_image" ] || base_image="$(fb_configured_base_image)"
 fb_step "Docker engine" fb_ensure_docker
 fb_step "Pulumi CLI and plugins" fb_ensure_toolchain
 # shellcheck source=env.sh
 source "$here/env.sh" # picks up the CLI chosen by the step above
-fb_step "Base image" fb_ensure_base_image "$(fb_configured_base_image)"
+fb_step "Base image" fb_ensure_base_image "$base_image"
 # shellcheck source=env.sh
 source "$here/env.sh" # picks up a stand-in recorded by the step above
 fb_step "Local backend and stack $FB_STACK" fb_ensure_stack "$FB_STACK"

@@ -3,8 +3,8 @@
 # Sourced, never run; needs lib/common.sh and a running engine
 # (lib/docker-engine.sh).
 #
-# IMAGE is the configured base (app/Dockerfile's ARG BASE_IMAGE, by default
-# python:3.11-slim, the official slim image). When it is in the engine or can
+# IMAGE is the configured base (app/Dockerfile's ARG BASE_IMAGE; setup reads it
+# from the stack's config, whose default is in Pulumi.yaml). When it is in the engine or can
 # be pulled, it is used as is and any stale $FLASK_BRIDGE_HOME/base-image.env
 # is removed.
 #
@@ -45,16 +45,16 @@ fb_base_image_ready() {
 # Copies IMAGE from this machine's engine to the remote one; false when this
 # machine has no engine or not that image.
 fb_copy_image_to_remote() {
-  local image="$1" here=(docker --host unix:///var/run/docker.sock) t0=$SECONDS
+  local image="$1" this_engine=(docker --host unix:///var/run/docker.sock) t0=$SECONDS
   fb_engine_remote || return 1
-  "${here[@]}" image inspect "$image" >/dev/null 2>&1 || return 1
+  "${this_engine[@]}" image inspect "$image" >/dev/null 2>&1 || return 1
   fb_log "copying $image from this machine's engine to $DOCKER_HOST"
-  "${here[@]}" save "$image" | docker load -q >/dev/null || return 1
+  "${this_engine[@]}" save "$image" | docker load -q >/dev/null || return 1
   fb_log "    copied in $((SECONDS - t0))s"
 }
 
 fb_ensure_base_image() {
-  local configured="${1:-python:3.11-slim}"
+  local configured="${1:?fb_ensure_base_image needs the configured base image}"
   local standin="flask-bridge/debian-python:bookworm" suite="bookworm"
   local recipe="$FB_STANDIN_RECIPE"
   # uWSGI and its Python plugin: the app's server (app/Dockerfile), which its
@@ -91,7 +91,7 @@ fb_ensure_base_image() {
   # The last part of docker's message ("no such host", ...); the rest names
   # the registry's host, which is kept out of logs and notes.
   local why
-  why="$(printf '%s\n' "$pull_out" | grep -v '^[[:space:]]*$' | tail -n 1)"
+  why="$(printf '%s\n' "$pull_out" | grep -v '^[[:space:]]*$' | tail -n 1 || true)"
   why="${why##*: }"
 
   {
@@ -130,7 +130,7 @@ fb_ensure_base_image() {
     # the target; unmount before deleting, and never cross filesystems.
     for d in "$FLASK_BRIDGE_HOME"/base-image-build.*; do
       [ -d "$d" ] || continue
-      for m in $(findmnt -rn -o TARGET | grep -F "$d/" | sort -r); do umount -l "$m" 2>/dev/null; done
+      for m in $(findmnt -rn -o TARGET | grep -F "$d/" | sort -r || true); do umount -l "$m" 2>/dev/null || true; done
       rm -rf --one-file-system "$d"
     done
 
@@ -141,11 +141,12 @@ fb_ensure_base_image() {
       # apt's output goes to the log with the mirror's host masked.
       local -a apt=(env DEBIAN_FRONTEND=noninteractive apt-get -y -q -o DPkg::Lock::Timeout=120)
       if ! apt-cache policy debootstrap 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-        out="$("${apt[@]}" update 2>&1)"
+        out="$("${apt[@]}" update 2>&1)" || true
         printf '%s\n' "$out" | sed -E 's#([a-z]+://)[^/[:space:]]+#\1<mirror>#g' >>"$apt_log"
       fi
       if ! out="$("${apt[@]}" install --no-install-recommends debootstrap 2>&1)"; then
-        out+=$'\n'"$("${apt[@]}" update 2>&1 && "${apt[@]}" install --no-install-recommends debootstrap 2>&1)"
+        # Its failure is told below, with the log.
+        out+=$'\n'"$("${apt[@]}" update 2>&1 && "${apt[@]}" install --no-install-recommends debootstrap 2>&1)" || true
       fi
       printf '%s\n' "$out" | sed -E 's#([a-z]+://)[^/[:space:]]+#\1<mirror>#g' >>"$apt_log"
       command -v debootstrap >/dev/null 2>&1 ||
@@ -173,17 +174,17 @@ fb_ensure_base_image() {
     local bpid=$! hpid
     fb_heartbeat "$bpid" "debootstrap" &
     hpid=$!
-    wait "$bpid"
-    rc=$?
+    rc=0
+    wait "$bpid" || rc=$?
     # Stop the heartbeat now rather than after its current 30 s sleep, which
     # would also hold a pipe on our stderr open. SIGPIPE, because bash prints
     # "Terminated" for a child killed by SIGTERM but stays quiet for SIGPIPE.
-    pkill -PIPE -P "$hpid" 2>/dev/null
-    wait "$hpid" 2>/dev/null
+    pkill -PIPE -P "$hpid" 2>/dev/null || true
+    wait "$hpid" 2>/dev/null || true
     if [ "$rc" -ne 0 ]; then
       fb_log "ERROR: debootstrap failed (exit $rc) after $((SECONDS - t0))s; last lines of $build_log:"
       tail -n 20 "$build_log" >&2
-      for m in $(findmnt -rn -o TARGET | grep -F "$rootfs/" | sort -r); do umount -l "$m" 2>/dev/null; done
+      for m in $(findmnt -rn -o TARGET | grep -F "$rootfs/" | sort -r || true); do umount -l "$m" 2>/dev/null || true; done
       rm -rf --one-file-system "$work"
       return 1
     fi
@@ -207,7 +208,8 @@ print("Python %s, Flask %s" % (platform.python_version(), v("flask")))' 2>&1)" |
     # Trim what nothing at run time reads: package lists and downloaded .debs,
     # docs (keeping the copyright files), man/info pages, translations, logs,
     # caches. The .pyc files stay: with PYTHONDONTWRITEBYTECODE=1 they could
-    # not be rewritten, and every start would compile again.
+    # not be rewritten, and every start would compile again. Best effort: a
+    # path a later Debian release lacks only leaves the image a little larger.
     t0=$SECONDS
     local before after
     before="$(du -sm "$rootfs" | cut -f1)"
@@ -217,10 +219,10 @@ print("Python %s, Flask %s" % (platform.python_version(), v("flask")))' 2>&1)" |
       "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* \
       "$rootfs"/usr/share/lintian "$rootfs"/usr/share/linda \
       "$rootfs"/root/.cache "$rootfs"/tmp/* "$rootfs"/var/tmp/*
-    find "$rootfs/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
-    find "$rootfs/usr/share/doc" -mindepth 1 -type d -empty -delete
-    find "$rootfs/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} +
-    find "$rootfs/var/log" -type f -delete
+    find "$rootfs/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete || true
+    find "$rootfs/usr/share/doc" -mindepth 1 -type d -empty -delete || true
+    find "$rootfs/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} + || true
+    find "$rootfs/var/log" -type f -delete || true
     # Keep later `apt-get install`s in images built FROM this one as lean.
     cat >"$rootfs/etc/dpkg/dpkg.cfg.d/flask-bridge-slim" <<'EOF'
 path-exclude /usr/share/doc/*

@@ -18,14 +18,66 @@ fb_die() {
   exit 1
 }
 
-# fb_step NAME CMD...: runs CMD, printing its start and how long it took.
+# fb_step NAME CMD...: runs CMD as a step, printing its start and how long it
+# took; when any command in it fails, the step fails and so does the script,
+# with one line naming the step and its time.
+# CMD runs under set -e as a plain command: `CMD || fb_die` (or `if CMD`,
+# `CMD && ...`) would switch set -e off inside CMD and every function it
+# calls, so a failed command there went unnoticed. inherit_errexit keeps
+# set -e on inside $(...) too. The ERR trap (-E: inherited by functions) names
+# the step. Never call fb_step itself in a condition, for the same reason.
+FB__STEP=""
+FB__STEP_START=0
+FB__STEP_SHELL=""
 fb_step() {
-  local name="$1"
+  # A step within a step: the outer one is named again once this one is done.
+  local outer="$FB__STEP" outer_start="$FB__STEP_START" outer_shell="$FB__STEP_SHELL"
+  FB__STEP="$1" FB__STEP_START=$SECONDS FB__STEP_SHELL=$BASHPID
   shift
-  local start=$SECONDS
-  fb_log "==> $name"
-  "$@" || fb_die "$name failed (after $((SECONDS - start))s)"
-  fb_log "<== $name done in $((SECONDS - start))s"
+  set -eE
+  shopt -s inherit_errexit
+  trap fb__step_failed ERR
+  fb_log "==> $FB__STEP"
+  "$@"
+  fb_log "<== $FB__STEP done in $((SECONDS - FB__STEP_START))s"
+  FB__STEP="$outer" FB__STEP_START="$outer_start" FB__STEP_SHELL="$outer_shell"
+}
+
+# The ERR trap: in the shell that runs the step, names the failed step and ends
+# that shell; in a subshell of it ($(...), ( ), &) it says nothing, so a
+# failure is reported once, by the shell that sees the subshell fail.
+fb__step_failed() {
+  local code=$?
+  [ -n "$FB__STEP" ] && [ "$BASHPID" = "$FB__STEP_SHELL" ] || return "$code"
+  local name="$FB__STEP"
+  FB__STEP=""
+  fb_die "$name failed (after $((SECONDS - FB__STEP_START))s)"
+}
+
+# fb_wait_for SECONDS WHAT CMD...: runs CMD (its output hidden) every 0.5 s
+# until it succeeds, for at most SECONDS and 2*SECONDS+1 tries; a progress
+# line every 10 s, and on timeout one line naming WHAT and the wait, status 1.
+# CMD should bound itself (ssh's ConnectTimeout, `timeout`): a try that hangs
+# holds the loop.
+fb_wait_for() {
+  local limit="$1" what="$2" tries=0 next=10 start elapsed elapsed_ms
+  shift 2
+  start="${EPOCHREALTIME//[!0-9]/}" # microseconds; $SECONDS would be off by up to 1 s
+  while :; do
+    "$@" >/dev/null 2>&1 && return 0
+    tries=$((tries + 1))
+    elapsed_ms=$(((${EPOCHREALTIME//[!0-9]/} - start) / 1000)) elapsed=$((elapsed_ms / 1000))
+    if [ "$elapsed_ms" -ge $((limit * 1000)) ] || [ "$tries" -gt $((limit * 2)) ]; then
+      break
+    fi
+    if [ "$elapsed" -ge "$next" ]; then
+      fb_log "    ... waiting for $what (${elapsed}s of ${limit}s)"
+      next=$((next + 10))
+    fi
+    sleep 0.5
+  done
+  fb_log "ERROR: timed out after ${limit}s waiting for $what"
+  return 1
 }
 
 # fb_heartbeat PID LABEL: prints a line every 30 s while PID lives, so long

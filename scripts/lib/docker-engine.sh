@@ -13,7 +13,10 @@
 # An engine elsewhere (DOCKER_HOST ssh:// or tcp://, resolved by
 # fb_resolve_docker_host from docker:host or a context) is only asked: nothing
 # is installed, started or waited for here, and one that does not answer
-# fails within seconds, naming its address and the cause.
+# fails within seconds, naming its address and the cause. Its address is first
+# connected to once (fb_engine_connect: FB_CONNECT_TIMEOUT, default 3 s, and
+# for ssh:// FB_GREET_TIMEOUT, default 5 s, for sshd's greeting); a failed
+# connect is the verdict, and docker is not asked.
 
 # shellcheck shell=bash
 
@@ -62,14 +65,9 @@ fb_engine_cause() {
     *"docker: command not found"* | *"docker: not found"*) echo "ssh works, but that machine has no docker CLI (ssh:// runs one there)" ;;
     *"Cannot connect to the Docker daemon at tcp://"*)
       # The docker CLI hides the cause for tcp://; one bounded connect finds it.
-      local hostport why
+      local hostport
       hostport="$(fb_engine_hostport)" || hostport="${DOCKER_HOST#tcp://}"
-      why="$(timeout 3 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}"' _ "$hostport" 2>&1)"
-      case "$why" in
-        *"Connection refused"*) echo "connection refused: nothing listens at $hostport" ;;
-        "") echo "$hostport accepts connections but no Docker API answered" ;;
-        *) echo "no answer from $hostport" ;;
-      esac
+      fb_engine_connect "$hostport" || echo "$hostport accepts connections but no Docker API answered"
       ;;
     *"Cannot connect to the Docker daemon"*) echo "ssh works, but the engine on that machine is not running" ;;
     *"HTTP response to HTTPS client"*) echo "it speaks plain HTTP, not TLS: unset DOCKER_TLS_VERIFY and DOCKER_CERT_PATH" ;;
@@ -86,13 +84,16 @@ fb_engine_hostport() {
   local rest
   case "$DOCKER_HOST" in
     ssh://*)
-      # ssh's own view, so Host aliases and ports from ssh_config count.
+      # ssh's own view, so Host aliases and ports from ssh_config count. An ssh
+      # that goes through ProxyJump or ProxyCommand never connects there itself,
+      # so neither does the connect check.
       rest="${DOCKER_HOST#ssh://}" rest="${rest%%/*}"
       local port="" user="${rest%@*}"
       [ "$user" = "$rest" ] && user="" || rest="${rest#*@}"
       case "$rest" in *:*) port="${rest##*:}" rest="${rest%:*}" ;; esac
       ssh -G ${port:+-p "$port"} ${user:+-l "$user"} "$rest" 2>/dev/null |
-        awk '$1 == "hostname" { h = $2 } $1 == "port" { p = $2 } END { if (h == "" || p == "" || h ~ /:/) exit 1; print h ":" p }'
+        awk '$1 == "hostname" { h = $2 } $1 == "port" { p = $2 } $1 == "proxyjump" || $1 == "proxycommand" { proxied = 1 }
+          END { if (proxied || h == "" || p == "" || h ~ /:/) exit 1; print h ":" p }'
       ;;
     tcp://*)
       rest="${DOCKER_HOST#tcp://}" rest="${rest%%/*}"
@@ -106,7 +107,70 @@ fb_engine_hostport() {
   esac
 }
 
+# fb_engine_connect HOST:PORT [ssh]: one TCP connection to HOST:PORT, its
+# connect bounded by FB_CONNECT_TIMEOUT (default 3 s); with `ssh`, the server's
+# first line, bounded by FB_GREET_TIMEOUT (default 5 s), must be an ssh
+# greeting, which sshd sends at once. Succeeds silently; else prints the cause
+# in a few words and fails. Connecting once (not once to connect and again to
+# be greeted) makes the verdict one fact about one connection.
+fb_engine_connect() {
+  local hostport="$1" greet="${2:-}" fd pid line="" cause=""
+  local host="${1%:*}" port="${1##*:}" connect_s="${FB_CONNECT_TIMEOUT:-3}" greet_s="${FB_GREET_TIMEOUT:-5}"
+  # The connection lives in a subshell of builtins only, so killing it leaves
+  # nothing behind; it says "connected", then what the server said first, and
+  # this shell bounds each wait with read -t.
+  exec {fd}< <(
+    exec 2>&1 # bash's own connect error ("connect: Connection refused") is the first line
+    exec 3<>"/dev/tcp/$host/$port" || exit 0
+    echo connected
+    [ "$greet" = ssh ] || exit 0
+    said=""
+    IFS= read -r -n 200 said <&3 || [ -n "$said" ] || {
+      echo closed
+      exit 0
+    }
+    printf 'said %s\n' "$said"
+  )
+  pid=$!
+  local code=0
+  IFS= read -r -t "$connect_s" -u "$fd" line || code=$?
+  if [ "$code" -gt 128 ]; then
+    cause="no answer from $hostport within ${connect_s}s"
+  elif [ "$line" != connected ]; then
+    case "$line" in
+      *"Connection refused"*)
+        if [ "$greet" = ssh ]; then cause="connection refused: nothing listens there"; else cause="connection refused: nothing listens at $hostport"; fi
+        ;;
+      *"No route to host"*) cause="no route to $hostport" ;;
+      *"Network is unreachable"*) cause="no network reaches $hostport" ;;
+      *"not known"* | *"name resolution"* | *"No address associated"*) cause="its host name ${host} does not resolve" ;;
+      *) cause="cannot connect to $hostport${line:+: ${line##*: }}" ;;
+    esac
+  elif [ "$greet" = ssh ]; then
+    code=0
+    IFS= read -r -t "$greet_s" -u "$fd" line || code=$?
+    line="${line%$'\r'}"
+    if [ "$code" -gt 128 ]; then
+      cause="$hostport accepts connections but no ssh server greeted within ${greet_s}s"
+    elif [ "$line" = closed ] || [ "$code" -ne 0 ]; then
+      cause="$hostport accepts connections, then closes them without an ssh greeting"
+    elif [ "${line#said SSH-}" = "$line" ]; then
+      line="${line#said }" line="${line//[^[:print:]]/}"
+      cause="$hostport answers, but not as an ssh server: it said \"${line:0:40}\""
+    fi
+  fi
+  kill "$pid" 2>/dev/null || true
+  exec {fd}<&-
+  wait "$pid" 2>/dev/null || true
+  [ -z "$cause" ] && return 0
+  printf '%s\n' "$cause"
+  return 1
+}
+
 # Asks the remote engine once, bounded; on failure prints one line naming it and the cause.
+# The connect check's verdict is final: after a failed one docker is not asked,
+# so the cause is always the same line, never whichever error docker's ssh
+# pipe happened to report first.
 fb_check_remote_engine() {
   local out code=0
   case "$DOCKER_HOST" in
@@ -122,20 +186,15 @@ fb_check_remote_engine() {
       }
       ;;
   esac
-  # A machine that drops packets fails here in 3 s; one that accepts the connection
-  # may be slow to answer (an emulated VM's first ssh session took 5.6 s), so the
-  # engine then gets FB_REMOTE_TIMEOUT.
-  local hostport connect=0
+  # A machine that drops packets fails here in 3 s, a refused port at once, and
+  # something that accepts any connection (a proxy on the way) but is no sshd
+  # in 5 s at most. One that is reached may be slow to answer (an emulated VM's
+  # first ssh session took 5.6 s), so the engine then gets FB_REMOTE_TIMEOUT.
+  local hostport why greet=""
   if hostport="$(fb_engine_hostport)"; then
-    timeout 3 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}"' _ "$hostport" 2>/dev/null || connect=$?
-    if [ "$connect" -eq 124 ]; then
-      fb_log "ERROR: the Docker engine at $DOCKER_HOST does not answer: no answer from $hostport within 3s"
-      return 1
-    fi
-    # Something may accept any connection (a proxy on the way): sshd greets at once.
-    if [ "$connect" -eq 0 ] && [ "${DOCKER_HOST%%://*}" = ssh ] &&
-      [ "$(timeout 5 bash -c 'exec 3<>"/dev/tcp/${1%:*}/${1##*:}" && head -c 4 <&3' _ "$hostport" 2>/dev/null)" != "SSH-" ]; then
-      fb_log "ERROR: the Docker engine at $DOCKER_HOST does not answer: $hostport accepts connections but no ssh server greeted within 5s"
+    [ "${DOCKER_HOST%%://*}" = ssh ] && greet=ssh
+    if ! why="$(fb_engine_connect "$hostport" "$greet")"; then
+      fb_log "ERROR: the Docker engine at $DOCKER_HOST does not answer: $why"
       return 1
     fi
   fi
@@ -177,7 +236,7 @@ fb_ensure_docker() {
       # or when the install fails (stale lists point at files long gone).
       if ! apt-cache policy docker.io 2>/dev/null | grep -q 'Candidate: [0-9]'; then
         fb_log "    apt-get update (docker.io not in the package lists)"
-        out="$("${apt[@]}" update 2>&1)"$'\n'
+        out="$("${apt[@]}" update 2>&1)"$'\n' || true # the install below says whether it mattered
       fi
       if ! out+="$("${apt[@]}" install --no-install-recommends docker.io 2>&1)"; then
         fb_log "    install failed; apt-get update and one retry"

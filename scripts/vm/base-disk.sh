@@ -47,8 +47,9 @@ fbvm_base_disk() {
   local work="$FLASK_BRIDGE_HOME/vm/build-$hash"
   rm -rf "$work"
   mkdir -p "$work"
-  fbvm_build_rootfs "$work" "$kpkg" || return 1
-  fbvm_build_initrd "$work" || return 1
+  # Steps, not `|| return 1`: that would switch set -e off inside them (lib/common.sh).
+  fb_step "root filesystem, kernel $kpkg and ssh keys" fbvm_build_rootfs "$work" "$kpkg"
+  fb_step "initramfs" fbvm_build_initrd "$work"
   fb_step "base disk image (ext4, $FBVM_DISK_SIZE sparse) with $FBVM_BASE_IMAGE to load" fbvm_build_image "$work"
   fb_step "first boot: docker load $FBVM_BASE_IMAGE, power off (about 2 min under emulation)" fbvm_provision "$work"
   rm -rf "$work/rootfs" "$work/kernel-pkg" "$work/initrd.d"

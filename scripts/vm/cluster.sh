@@ -42,18 +42,6 @@ vssh() {
   ssh "$(vm_addr "$n")" "$@"
 }
 
-# wait_for SECONDS WHAT CMD...: polls CMD every second, bounded.
-wait_for() {
-  local limit="$1" what="$2" deadline=$((SECONDS + $1))
-  shift 2
-  while [ "$SECONDS" -lt "$deadline" ]; do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 1
-  done
-  fb_log "ERROR: $what did not happen within ${limit}s"
-  return 1
-}
-
 install_packages() {
   local missing=() pair
   for pair in qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils debootstrap:debootstrap cpio:cpio \
@@ -132,7 +120,8 @@ ssh_config_down() {
 }
 
 vm_pid() {
-  local pidfile="$RUN_DIR/$(vm_name "$1").pid" pid
+  local pidfile pid
+  pidfile="$RUN_DIR/$(vm_name "$1").pid"
   [ -f "$pidfile" ] || return 1
   pid="$(cat "$pidfile")"
   # Only a QEMU that this script started (its -name), never a reused PID.
@@ -162,8 +151,8 @@ docker_ready() { vssh "$1" docker info --format '{{.ServerVersion}}'; }
 
 vm_wait() {
   local n="$1" t0=$SECONDS
-  wait_for 300 "ssh to $(vm_name "$n") ($(vm_addr "$n"); console: $FB_LOG_DIR/$(vm_name "$n").console)" vssh "$n" true
-  wait_for 120 "dockerd answering in $(vm_name "$n")" docker_ready "$n"
+  fb_wait_for 300 "ssh to $(vm_name "$n") ($(vm_addr "$n"); console: $FB_LOG_DIR/$(vm_name "$n").console)" vssh "$n" true
+  fb_wait_for 120 "dockerd answering in $(vm_name "$n")" docker_ready "$n"
   fb_log "    $(vm_name "$n") at $(vm_addr "$n"): ssh and dockerd up (waited $((SECONDS - t0))s)"
 }
 
@@ -180,7 +169,7 @@ swarm_form() {
     pids+=($!)
   done
   for n in "${pids[@]}"; do wait "$n"; done
-  wait_for 120 "$NODES Ready nodes" bash -c '[ "$(ssh "$1" docker node ls --format "{{.Status}}" | grep -c "^Ready$")" -ge "$2" ]' \
+  fb_wait_for 120 "$NODES Ready nodes" bash -c '[ "$(ssh "$1" docker node ls --format "{{.Status}}" | grep -c "^Ready$")" -ge "$2" ]' \
     _ "$(vm_addr 1)" "$NODES"
 }
 
@@ -228,7 +217,7 @@ down() {
     fi
   done
   for pid in "${pids[@]}"; do
-    wait_for 30 "QEMU pid $pid to exit" bash -c '! kill -0 "$1"' _ "$pid" || kill -9 "$pid" 2>/dev/null || true
+    fb_wait_for 30 "QEMU pid $pid to exit" bash -c '! kill -0 "$1"' _ "$pid" || kill -9 "$pid" 2>/dev/null || true
   done
   # The swarm and everything in it lived on these overlays.
   rm -rf "$RUN_DIR"
@@ -283,7 +272,7 @@ unload_images() {
   local image addr
   for image in "$@"; do
     for addr in $(other_nodes); do
-      wait_for 60 "removing $image from $addr" ssh "$addr" \
+      fb_wait_for 60 "$image to be removed from $addr" ssh "$addr" \
         "docker image rm -f '$image' >/dev/null 2>&1 || ! docker image inspect '$image' >/dev/null 2>&1"
     done
   done

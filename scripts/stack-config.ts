@@ -1,0 +1,107 @@
+/**
+ * node --require tsx/cjs scripts/stack-config.ts base-image STACK [ROOT]
+ *
+ * Prints the base image a stack is configured with: `flask-bridge:baseImage`
+ * in ROOT/Pulumi.<STACK>.yaml, else the default in ROOT/Pulumi.yaml (the one
+ * place it is written). ROOT defaults to the working directory. setup reads it
+ * before Pulumi runs, so a file Pulumi would refuse stops setup here: one line
+ * on stderr naming the file and the cause, and exit status 1.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+
+const KEY = "flask-bridge:baseImage";
+
+/** A config file setup cannot use; its message names the file and the cause, in one line. */
+export class StackConfigError extends Error {}
+
+function shown(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative) ? relative : file;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The YAML document in `file`, or null when there is no such file. */
+function load(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return null;
+    throw new StackConfigError(`${shown(file)} cannot be read: ${oneLine((error as Error).message ?? String(error))}`);
+  }
+  try {
+    return yaml.load(text, { filename: file });
+  } catch (error) {
+    if (error instanceof yaml.YAMLException) {
+      const where = error.mark ? ` (line ${error.mark.line + 1}, column ${error.mark.column + 1})` : "";
+      throw new StackConfigError(`${shown(file)} is not valid YAML: ${oneLine(error.reason)}${where}`);
+    }
+    throw error;
+  }
+}
+
+/** `config:` of a project or stack file: a mapping, or absent. */
+function configOf(file: string, document: unknown): Record<string, unknown> {
+  if (document === null || document === undefined) return {};
+  if (!isMapping(document)) throw new StackConfigError(`${shown(file)} is not a YAML mapping`);
+  const config = document.config;
+  if (config === undefined || config === null) return {};
+  if (!isMapping(config)) throw new StackConfigError(`${shown(file)}: config is not a mapping`);
+  return config;
+}
+
+function imageName(file: string, where: string, value: unknown): string {
+  if (typeof value !== "string" || value.trim() === "") {
+    throw new StackConfigError(`${shown(file)}: ${where} is ${JSON.stringify(value) ?? "missing"}, not an image name`);
+  }
+  return value;
+}
+
+export function configuredBaseImage(root: string, stack: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(stack)) {
+    throw new StackConfigError(`"${stack}" is not a stack name (letters, digits, ".", "_", "-")`);
+  }
+  const projectFile = path.join(root, "Pulumi.yaml");
+  const project = load(projectFile);
+  if (project === null) throw new StackConfigError(`${shown(projectFile)} does not exist`);
+  const declared = configOf(projectFile, project).baseImage;
+  const fallback = imageName(
+    projectFile,
+    "config.baseImage.default",
+    isMapping(declared) ? declared.default : undefined,
+  );
+
+  const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
+  const config = configOf(stackFile, load(stackFile));
+  return KEY in config ? imageName(stackFile, KEY, config[KEY]) : fallback;
+}
+
+const USAGE = "usage: node --require tsx/cjs scripts/stack-config.ts base-image STACK [ROOT]";
+
+export function main(argv: readonly string[]): number {
+  const [what, stack, root = process.cwd(), ...rest] = argv;
+  if (what !== "base-image" || stack === undefined || rest.length > 0) {
+    process.stderr.write(`ERROR: ${USAGE}\n`);
+    return 2;
+  }
+  try {
+    process.stdout.write(configuredBaseImage(path.resolve(root), stack));
+    return 0;
+  } catch (error) {
+    const message = error instanceof StackConfigError ? error.message : oneLine(String(error));
+    process.stderr.write(`ERROR: ${message}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) process.exitCode = main(process.argv.slice(2));

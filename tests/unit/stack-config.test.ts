@@ -1,0 +1,130 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+import { configuredBaseImage, StackConfigError } from "../../scripts/stack-config";
+import { REPO_ROOT, removeTmpDirs, tmpDir } from "./scriptsHarness";
+
+/** scripts/stack-config.ts: the base image setup prepares, and one line for a file it cannot use. */
+
+afterAll(removeTmpDirs);
+
+const PROJECT = fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8");
+const DEFAULT = (yaml.load(PROJECT) as { config: { baseImage: { default: string } } }).config.baseImage.default;
+
+/** A project directory with the real Pulumi.yaml (or `project`) and the given stack files. */
+function project(stacks: Record<string, string>, projectYaml = PROJECT): string {
+  const dir = tmpDir("stack-config");
+  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), projectYaml);
+  for (const [stack, text] of Object.entries(stacks)) fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), text);
+  return dir;
+}
+
+function failure(root: string, stack: string): string {
+  try {
+    return `no error: ${configuredBaseImage(root, stack)}`;
+  } catch (error) {
+    expect(error).toBeInstanceOf(StackConfigError);
+    return (error as Error).message;
+  }
+}
+
+describe("configuredBaseImage", () => {
+  it("takes the stack's flask-bridge:baseImage, else Pulumi.yaml's default", () => {
+    const dir = project({
+      custom: "config:\n  flask-bridge:baseImage: registry.example:5000/python:3.12-slim\n",
+      other: "config:\n  flask-bridge:imageName: other\n",
+      empty: "",
+      bare: "encryptionsalt: v1:abc\n",
+    });
+    expect(["custom", "other", "empty", "bare", "absent"].map((stack) => configuredBaseImage(dir, stack))).toEqual([
+      "registry.example:5000/python:3.12-slim",
+      DEFAULT,
+      DEFAULT,
+      DEFAULT,
+      DEFAULT,
+    ]);
+  });
+
+  it("reads this repository's stacks as Pulumi would", () => {
+    const dev = yaml.load(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8")) as {
+      config: Record<string, unknown>;
+    };
+    expect(configuredBaseImage(REPO_ROOT, "dev")).toBe(dev.config["flask-bridge:baseImage"]);
+    expect(configuredBaseImage(REPO_ROOT, "no-such-stack-here")).toBe(DEFAULT);
+  });
+
+  it("names the file and the cause in one line for a file it cannot use", () => {
+    const dir = project({
+      broken: "config:\n  flask-bridge:baseImage: python:3.12\n   oops: [\n",
+      list: "- a\n- b\n",
+      flat: "config: python\n",
+      number: "config:\n  flask-bridge:baseImage: 3\n",
+      secret: "config:\n  flask-bridge:baseImage:\n    secure: AAAB\n",
+      blank: 'config:\n  flask-bridge:baseImage: ""\n',
+      twice: "config:\n  flask-bridge:baseImage: a\n  flask-bridge:baseImage: b\n",
+    });
+    const file = (stack: string) => path.join(dir, `Pulumi.${stack}.yaml`);
+    expect(
+      ["broken", "list", "flat", "number", "secret", "blank", "twice"].map((stack) => failure(dir, stack)),
+    ).toEqual([
+      `${file("broken")} is not valid YAML: bad indentation of a mapping entry (line 3, column 8)`,
+      `${file("list")} is not a YAML mapping`,
+      `${file("flat")}: config is not a mapping`,
+      `${file("number")}: flask-bridge:baseImage is 3, not an image name`,
+      `${file("secret")}: flask-bridge:baseImage is {"secure":"AAAB"}, not an image name`,
+      `${file("blank")}: flask-bridge:baseImage is "", not an image name`,
+      `${file("twice")} is not valid YAML: duplicated mapping key (line 3, column 3)`,
+    ]);
+  });
+
+  it("takes the default from Pulumi.yaml only, and says so when it or a file is not there", () => {
+    const noDefault = project({}, "name: flask-bridge\nconfig:\n  baseImage:\n    type: string\n");
+    const noProject = tmpDir("stack-config");
+    const unreadable = project({});
+    fs.mkdirSync(path.join(unreadable, "Pulumi.dev.yaml"));
+    expect([
+      failure(noDefault, "dev"),
+      failure(noProject, "dev"),
+      failure(unreadable, "dev"),
+      failure(noDefault, "../dev"),
+    ]).toEqual([
+      `${path.join(noDefault, "Pulumi.yaml")}: config.baseImage.default is missing, not an image name`,
+      `${path.join(noProject, "Pulumi.yaml")} does not exist`,
+      `${path.join(unreadable, "Pulumi.dev.yaml")} cannot be read: EISDIR: illegal operation on a directory, read`,
+      `"../dev" is not a stack name (letters, digits, ".", "_", "-")`,
+    ]);
+  });
+});
+
+describe("scripts/stack-config.ts, as setup runs it", () => {
+  function run(...args: string[]) {
+    return spawnSync("node", ["--require", "tsx/cjs", path.join(REPO_ROOT, "scripts", "stack-config.ts"), ...args], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+  }
+
+  it("prints the image alone, or one line on stderr and status 1", () => {
+    const dir = project({ custom: "config:\n  flask-bridge:baseImage: python:3.12-slim\n", broken: "config: [\n" });
+    const ok = run("base-image", "custom", dir);
+    const bad = run("base-image", "broken", dir);
+    const usage = run("base-image");
+    expect([ok.status, ok.stdout, ok.stderr]).toEqual([0, "python:3.12-slim", ""]);
+    expect([bad.status, bad.stdout, bad.stderr.split("\n")]).toEqual([
+      1,
+      "",
+      [
+        expect.stringMatching(
+          new RegExp(`^ERROR: ${dir}/Pulumi\\.broken\\.yaml is not valid YAML: .+\\(line \\d+, column \\d+\\)$`),
+        ),
+        "",
+      ],
+    ]);
+    expect([usage.status, usage.stderr]).toEqual([
+      2,
+      "ERROR: usage: node --require tsx/cjs scripts/stack-config.ts base-image STACK [ROOT]\n",
+    ]);
+  });
+});
