@@ -39,12 +39,12 @@ export PULUMI_NODEJS_TRANSPILE_ONLY=true
 # pack start faster (bench/node.ts); Node 20 ignores it.
 export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE-$FLASK_BRIDGE_HOME/node-compile-cache}"
 
-# The engine, as the program resolves it (scripts/engine.ts runs its resolver):
+# The engine, as the program resolves it (scripts/stack-config.ts runs its resolver):
 # DOCKER_HOST, else the stack's docker:host, DOCKER_CONTEXT or the CLI's current
 # context, exported for the scripts' own docker commands. Before the first
 # `npm ci` there is no resolver yet: setup sources this file again after it.
 if [ -d "$FB_REPO_ROOT/node_modules/tsx" ]; then
-  fb_engine_env="$(node --require tsx/cjs "$FB_REPO_ROOT/scripts/engine.ts" "${FB_STACK:-dev}")" || return 1
+  fb_engine_env="$(node --require tsx/cjs "$FB_REPO_ROOT/scripts/stack-config.ts" engine "${FB_STACK:-dev}" "$FB_REPO_ROOT")" || return 1
   while IFS='=' read -r fb_name fb_value; do
     [ -n "$fb_name" ] && export "$fb_name=$fb_value"
   done <<<"$fb_engine_env"

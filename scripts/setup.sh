@@ -67,6 +67,8 @@ fi
 
 # Each step runs under set -e (lib/common.sh): a failed command in it ends setup, naming the step.
 fb_step "npm dependencies" fb_ensure_npm_deps
+# shellcheck source=env.sh
+source "$here/env.sh" # the engine, by the program's resolver that the step above installed
 [ -n "$base_image" ] || base_image="$(fb_configured_base_image)"
 fb_step "Docker engine" fb_ensure_docker
 fb_step "Pulumi CLI and plugins" fb_ensure_toolchain

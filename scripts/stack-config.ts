@@ -1,15 +1,21 @@
 /**
- * node --require tsx/cjs scripts/stack-config.ts base-image STACK [ROOT]
- *
- * Prints the base image a stack is configured with: `flask-bridge:baseImage`
- * in ROOT/Pulumi.<STACK>.yaml, else the default in ROOT/Pulumi.yaml (the one
- * place it is written). ROOT defaults to the working directory. setup reads it
- * before Pulumi runs, so a file Pulumi would refuse stops setup here: one line
- * on stderr naming the file and the cause, and exit status 1.
+ * What the shell scripts need of a stack's config, read as Pulumi reads it:
+ *   node --require tsx/cjs scripts/stack-config.ts base-image STACK [ROOT]
+ *     the base image: `flask-bridge:baseImage` in ROOT/Pulumi.<STACK>.yaml, else
+ *     the default in ROOT/Pulumi.yaml (the one place it is written)
+ *   node --require tsx/cjs scripts/stack-config.ts engine STACK [ROOT]
+ *     the engine, by the program's own resolver (src/machine/engine.ts) with the
+ *     stack's docker:host: the variables a docker CLI needs, NAME=value a line
+ * ROOT defaults to the working directory. setup reads these before Pulumi runs,
+ * so a file Pulumi would refuse, or an engine named wrong, stops setup here:
+ * one line on stderr naming the file or name and the cause, and exit status 1.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
+import { resolveEngine } from "../src/machine/engine";
+import { dockerEnv } from "../src/plan/engine";
+import { ConfigError } from "../src/plan/errors";
 
 const KEY = "flask-bridge:baseImage";
 
@@ -67,10 +73,14 @@ function imageName(file: string, where: string, value: unknown): string {
   return value;
 }
 
-export function configuredBaseImage(root: string, stack: string): string {
+function checkStackName(stack: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(stack)) {
     throw new StackConfigError(`"${stack}" is not a stack name (letters, digits, ".", "_", "-")`);
   }
+}
+
+export function configuredBaseImage(root: string, stack: string): string {
+  checkStackName(stack);
   const projectFile = path.join(root, "Pulumi.yaml");
   const project = load(projectFile);
   if (project === null) throw new StackConfigError(`${shown(projectFile)} does not exist`);
@@ -86,19 +96,39 @@ export function configuredBaseImage(root: string, stack: string): string {
   return KEY in config ? imageName(stackFile, KEY, config[KEY]) : fallback;
 }
 
-const USAGE = "usage: node --require tsx/cjs scripts/stack-config.ts base-image STACK [ROOT]";
+/** The stack's `docker:host`, when its file sets one. */
+export function stackDockerHost(root: string, stack: string): string | undefined {
+  checkStackName(stack);
+  const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
+  const host = configOf(stackFile, load(stackFile))["docker:host"];
+  if (host === undefined || host === null || host === "") return undefined;
+  if (typeof host !== "string") throw new StackConfigError(`${shown(stackFile)}: docker:host is not a string`);
+  return host;
+}
 
-export function main(argv: readonly string[]): number {
+/** The docker CLI's variables for the stack's engine, NAME=value a line. */
+export function engineLines(root: string, stack: string, env: NodeJS.ProcessEnv): string {
+  const engine = resolveEngine({ env, dockerConfigHost: stackDockerHost(root, stack) });
+  return Object.entries(dockerEnv(engine))
+    .map(([name, value]) => `${name}=${value}\n`)
+    .join("");
+}
+
+const USAGE = "usage: node --require tsx/cjs scripts/stack-config.ts base-image|engine STACK [ROOT]";
+
+export function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): number {
   const [what, stack, root = process.cwd(), ...rest] = argv;
-  if (what !== "base-image" || stack === undefined || rest.length > 0) {
+  if ((what !== "base-image" && what !== "engine") || stack === undefined || rest.length > 0) {
     process.stderr.write(`ERROR: ${USAGE}\n`);
     return 2;
   }
   try {
-    process.stdout.write(configuredBaseImage(path.resolve(root), stack));
+    const where = path.resolve(root);
+    process.stdout.write(what === "engine" ? engineLines(where, stack, env) : configuredBaseImage(where, stack));
     return 0;
   } catch (error) {
-    const message = error instanceof StackConfigError ? error.message : oneLine(String(error));
+    const message =
+      error instanceof StackConfigError || error instanceof ConfigError ? error.message : oneLine(String(error));
     process.stderr.write(`ERROR: ${message}\n`);
     return 1;
   }

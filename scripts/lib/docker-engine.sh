@@ -11,7 +11,7 @@
 # FB_DOCKERD_TIMEOUT (seconds, default 60) bounds the wait for the daemon.
 #
 # An engine elsewhere (DOCKER_HOST ssh:// or tcp://, resolved by
-# fb_resolve_docker_host from docker:host or a context) is only asked: nothing
+# scripts/env.sh, by the program's resolver, from docker:host or a context) is only asked: nothing
 # is installed, started or waited for here, and one that does not answer
 # fails within seconds, naming its address and the cause. Its address is first
 # connected to once (fb_engine_connect: FB_CONNECT_TIMEOUT, default 3 s, and
@@ -19,36 +19,6 @@
 # connect is the verdict, and docker is not asked.
 
 # shellcheck shell=bash
-
-# Exports DOCKER_HOST for the engine the docker CLI would use, so every docker
-# command, the provider's bridged resources and its native docker.Image (which
-# reads only host/DOCKER_HOST, never a context) agree. Order as the CLI's:
-# DOCKER_HOST, then the stack's docker:host, then DOCKER_CONTEXT, then the
-# CLI's current context (`docker context use`). A context's TLS files become
-# DOCKER_CERT_PATH, which both halves of the provider read.
-fb_resolve_docker_host() {
-  [ -n "${DOCKER_HOST:-}" ] && return 0
-  local stack_file="$FB_REPO_ROOT/Pulumi.${FB_STACK:-dev}.yaml" host="" context="${DOCKER_CONTEXT:-}"
-  local config_dir="${DOCKER_CONFIG:-$HOME/.docker}"
-  [ -f "$stack_file" ] && host="$(sed -nE 's/^  docker:host: *"?([^"]*)"? *$/\1/p' "$stack_file" | head -n 1)"
-  if [ -z "$host" ]; then
-    if [ -z "$context" ] && [ -f "$config_dir/config.json" ]; then
-      context="$(sed -nE 's/.*"currentContext": *"([^"]*)".*/\1/p' "$config_dir/config.json" | head -n 1)"
-    fi
-    { [ -n "$context" ] && [ "$context" != default ]; } || return 0
-    host="$(docker context inspect "$context" --format '{{.Endpoints.docker.Host}}' 2>/dev/null)" || {
-      fb_log "ERROR: Docker context '$context' (DOCKER_CONTEXT or \`docker context use\`) does not exist"
-      return 1
-    }
-    local tls
-    tls="$config_dir/contexts/tls/$(printf '%s' "$context" | sha256sum | cut -d' ' -f1)/docker"
-    if [ -z "${DOCKER_CERT_PATH:-}" ] && [ -f "$tls/ca.pem" ]; then
-      export DOCKER_CERT_PATH="$tls" DOCKER_TLS_VERIFY=1
-    fi
-  fi
-  unset DOCKER_CONTEXT
-  export DOCKER_HOST="$host"
-}
 
 # True when the engine is not a socket on this machine: not ours to start.
 fb_engine_remote() { [ -n "${DOCKER_HOST:-}" ] && [ "${DOCKER_HOST#unix://}" = "$DOCKER_HOST" ]; }
