@@ -11,13 +11,13 @@ export type Docker = (args: readonly string[], limitMs: number) => Promise<strin
 /** A failed docker call, as one line: "docker exec: Error response from daemon: ...". */
 export class DockerError extends Error {}
 
-/** What docker said last on stderr, the line that names the cause. */
+/** What docker said last on stderr, the line that names the cause, without docker's own preamble. */
 export function lastLine(text: string): string {
   const lines = text
     .split("\n")
     .map((line) => line.trim())
     .filter((line) => line !== "");
-  return lines[lines.length - 1] ?? "";
+  return (lines[lines.length - 1] ?? "").replace(/^(Error response from daemon|Error): /, "");
 }
 
 export const docker: Docker = (args, limitMs) =>

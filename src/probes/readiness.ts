@@ -109,10 +109,10 @@ export function formatFailure(
   const failed = targets.flatMap((target, index) => {
     const result = results[index];
     if (result?.ok) return [];
-    const cause = result ? ` (last try: ${result.cause})` : "";
+    const cause = `last try: ${result?.cause ?? "none"}`;
     return target.url === null
-      ? [`  ${target.name}: no answer inside the container (none mode)${cause}`]
-      : [`  ${target.name}: no answer from ${target.url}${cause}`];
+      ? [`  ${target.name}: no answer inside the container (none mode; ${cause})`]
+      : [`  ${target.name}: no answer from ${target.url} (${cause})`];
   });
   if (failed.length === 0) return "";
   return `${failed.length} of ${targets.length} containers did not answer within ${timeoutSeconds} s:\n${failed.join("\n")}\n`;

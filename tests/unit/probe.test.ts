@@ -235,7 +235,7 @@ describe("the readiness probe that gates up, run by its command line", () => {
     const run = await runProbe("flask-gone -", "1");
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(
-      "1 of 1 containers did not answer within 1 s:\n  flask-gone: no answer inside the container (none mode) (last try: docker exec flask-gone: Error response from daemon: No such container: flask-gone)\n",
+      "1 of 1 containers did not answer within 1 s:\n  flask-gone: no answer inside the container (none mode; last try: docker exec flask-gone: No such container: flask-gone)\n",
     );
   });
 
@@ -243,7 +243,7 @@ describe("the readiness probe that gates up, run by its command line", () => {
     const run = await runProbe("flask-hung -", "1");
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(
-      "1 of 1 containers did not answer within 1 s:\n  flask-hung: no answer inside the container (none mode) (last try: docker exec flask-hung: no answer within 1 s)\n",
+      "1 of 1 containers did not answer within 1 s:\n  flask-hung: no answer inside the container (none mode; last try: docker exec flask-hung: no answer within 1 s)\n",
     );
     // Not the 6 s the stand-in sleeps.
     expect(run.ms).toBeLessThan(5000);
@@ -288,7 +288,7 @@ describe("the readiness probe's parts", () => {
     expect(formatFailure(targets, results, 180)).toBe(
       [
         "2 of 3 containers did not answer within 180 s:",
-        "  b: no answer inside the container (none mode) (last try: docker exec b: not running)",
+        "  b: no answer inside the container (none mode; last try: docker exec b: not running)",
         "  c: no answer from http://127.0.0.1:5003 (last try: connection refused)",
         "",
       ].join("\n"),
@@ -333,7 +333,7 @@ describe("the readiness probe's parts", () => {
       expect([code, out.join(""), err.join("")]).toEqual([
         1,
         "up\tHello, World!\n",
-        "1 of 2 containers did not answer within 1 s:\n  none: no answer inside the container (none mode) (last try: docker exec none: is not running)\n",
+        "1 of 2 containers did not answer within 1 s:\n  none: no answer inside the container (none mode; last try: docker exec none: is not running)\n",
       ]);
     } finally {
       await server.close();
@@ -414,6 +414,7 @@ describe("the probes' HTTP and docker helpers", () => {
 
   it("docker: the last line of what it said names the cause", () => {
     expect(lastLine("Error: first\n  the cause  \n\n")).toBe("the cause");
+    expect(lastLine("Error response from daemon: No such container: x\n")).toBe("No such container: x");
     expect(lastLine("")).toBe("");
   });
 });
