@@ -23,9 +23,9 @@ import {
   probeRequests,
   type TryResult,
 } from "../src/plan/connectivity";
+import type { StackOutputs } from "../src/plan/outputs";
 import { planTopology, type TopologyPlan } from "../src/plan/plan";
 import { matrixDot, matrixTable } from "../src/views/connectivityView";
-import type { StackOutputs } from "../src/plan/outputs";
 import { FONT, parseStackOutputs } from "../src/views/diagram";
 
 const REPO_ROOT = path.resolve(__dirname, "..");

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
+import { cleanEnv, FAKE_SSH, fakeCommand, removeTmpDirs, tmpDir } from "./scriptsHarness";
 
 /**
  * setup's one-line causes for a remote engine that does not answer
@@ -11,9 +12,14 @@ const LIB = path.join(__dirname, "..", "..", "scripts", "lib", "docker-engine.sh
 function cause(out: string, code = 1, dockerHost = "ssh://root@192.168.0.4"): string {
   return execFileSync("bash", ["-c", `source "${LIB}" && fb_engine_cause "$OUT" "$CODE"`], {
     encoding: "utf8",
-    env: { ...process.env, OUT: out, CODE: String(code), DOCKER_HOST: dockerHost },
+    env: cleanEnv(FAKES, { OUT: out, CODE: String(code), DOCKER_HOST: dockerHost }),
   }).trim();
 }
+
+// A stand-in ssh: no ssh client and none of the user's ssh_config is needed.
+const FAKES = tmpDir("fakes");
+fakeCommand(FAKES, "ssh", FAKE_SSH);
+afterAll(removeTmpDirs);
 
 const SSH =
   "error during connect: ... command [ssh -o ConnectTimeout=30 -T -l root -- 192.168.0.4 docker system dial-stdio] has exited with exit status 255, ...: stderr=";
@@ -61,10 +67,10 @@ describe("fb_engine_cause", () => {
 describe("fb_engine_hostport", () => {
   function hostport(dockerHost: string): string {
     const script = `source "${LIB}" && fb_engine_hostport || echo none`;
-    // ssh -G gives ssh's own view (its config included); 192.168.0.4 has no entry there.
+    // The scripts ask ssh -G for ssh's own view (its config included); here a stand-in with no config answers.
     return execFileSync("bash", ["-c", script], {
       encoding: "utf8",
-      env: { ...process.env, DOCKER_HOST: dockerHost },
+      env: cleanEnv(FAKES, { DOCKER_HOST: dockerHost }),
     }).trim();
   }
 

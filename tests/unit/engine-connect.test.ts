@@ -1,5 +1,5 @@
 import * as net from "node:net";
-import { callsOf, cleanEnv, fakeCommand, removeTmpDirs, runFunctions, tmpDir } from "./scriptsHarness";
+import { callsOf, cleanEnv, FAKE_SSH, fakeCommand, removeTmpDirs, runFunctions, tmpDir } from "./scriptsHarness";
 
 /**
  * setup's connect check for a remote engine (fb_check_remote_engine in
@@ -49,6 +49,7 @@ async function closedPort(): Promise<number> {
 async function check(dockerHost: string, extra: Record<string, string> = {}, before = "") {
   const bin = tmpDir("fakes");
   fakeCommand(bin, "docker", 'echo "20.10.24"');
+  fakeCommand(bin, "ssh", FAKE_SSH);
   const ran = await runFunctions(
     `${before}\nfb_check_remote_engine && echo "checked: server $FB_REMOTE_VERSION"`,
     cleanEnv(bin, { DOCKER_HOST: dockerHost, ...extra }),

@@ -31,6 +31,32 @@ export function fakeCommand(dir: string, name: string, body: string): void {
   fs.chmodSync(file, 0o755);
 }
 
+/**
+ * A stand-in `ssh` that answers `ssh -G [-p PORT] [-l USER] [-o ProxyJump=J] HOST` as
+ * ssh with an empty config would (hostname, port, proxyjump), so tests of the scripts never need an
+ * ssh client or read the user's ~/.ssh/config; any other use fails as an
+ * unreachable host would.
+ */
+export const FAKE_SSH = `
+resolve=false port=22 host="" jump=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -G) resolve=true ;;
+    -p) port="$2"; shift ;;
+    -o) case "$2" in ProxyJump=*) jump="\${2#ProxyJump=}" ;; esac; shift ;;
+    -l | -i | -F) shift ;;
+    *) [ -z "$host" ] && host="$1" ;;
+  esac
+  shift
+done
+if $resolve; then
+  printf 'hostname %s\\nport %s\\n' "$host" "$port"
+  [ -n "$jump" ] && printf 'proxyjump %s\\n' "$jump"
+  exit 0
+fi
+echo "ssh: connect to host $host port $port: Connection refused" >&2
+exit 255`;
+
 /** The argument lines a fake command was called with, in order. */
 export function callsOf(dir: string, name: string): string[] {
   const file = path.join(dir, `${name}.calls`);

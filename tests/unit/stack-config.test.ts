@@ -48,9 +48,9 @@ describe("configuredBaseImage", () => {
 
   it("reads this repository's stacks as Pulumi would", () => {
     const dev = yaml.load(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8")) as {
-      config: Record<string, unknown>;
+      config?: Record<string, unknown>;
     };
-    expect(configuredBaseImage(REPO_ROOT, "dev")).toBe(dev.config["flask-bridge:baseImage"]);
+    expect(configuredBaseImage(REPO_ROOT, "dev")).toBe(dev.config?.["flask-bridge:baseImage"] ?? DEFAULT);
     expect(configuredBaseImage(REPO_ROOT, "no-such-stack-here")).toBe(DEFAULT);
   });
 
@@ -124,7 +124,41 @@ describe("scripts/stack-config.ts, as setup runs it", () => {
     ]);
     expect([usage.status, usage.stderr]).toEqual([
       2,
-      "ERROR: usage: node --require tsx/cjs scripts/stack-config.ts base-image STACK [ROOT]\n",
+      "ERROR: usage: node --require tsx/cjs scripts/stack-config.ts base-image|engine STACK [ROOT]\n",
+    ]);
+  });
+
+  it("names the stack's engine by the program's resolver: docker:host, or one line naming what is wrong", () => {
+    const dir = project({
+      vm: "config:\n  docker:host: ssh://root@192.0.2.7\n",
+      typo: "config:\n  docker:host: 192.0.2.7:2376\n",
+    });
+    // A shell that names no engine, with a Docker config folder of its own: nothing of the user's is read.
+    const env = { PATH: process.env.PATH ?? "", DOCKER_CONFIG: path.join(dir, "docker-config") };
+    const engine = (stack: string, extra: Record<string, string> = {}) => {
+      const result = spawnSync(
+        "node",
+        ["--require", "tsx/cjs", path.join(REPO_ROOT, "scripts", "stack-config.ts"), "engine", stack, dir],
+        { cwd: REPO_ROOT, encoding: "utf8", timeout: 60_000, env: { ...env, ...extra } },
+      );
+      return [result.status, result.stdout, result.stderr];
+    };
+    expect(engine("vm")).toEqual([
+      0,
+      "DOCKER_HOST=ssh://root@192.0.2.7\nDOCKER_CONTEXT=\nDOCKER_CERT_PATH=\nDOCKER_TLS_VERIFY=\n",
+      "",
+    ]);
+    expect(engine("vm", { DOCKER_HOST: "tcp://192.0.2.8:2375" })[1]).toContain("DOCKER_HOST=tcp://192.0.2.8:2375\n");
+    expect(engine("none")[1]).toContain("DOCKER_HOST=unix:///var/run/docker.sock\n");
+    expect(engine("typo")).toEqual([
+      1,
+      "",
+      'ERROR: Docker host "192.0.2.7:2376" is not unix://PATH, ssh://[user@]host[:port] or tcp://host:port (from docker:host)\n',
+    ]);
+    expect(engine("none", { DOCKER_CONTEXT: "nowhere" })).toEqual([
+      1,
+      "",
+      `ERROR: Docker context "nowhere" (from DOCKER_CONTEXT) does not exist in ${env.DOCKER_CONFIG}/contexts\n`,
     ]);
   });
 });
