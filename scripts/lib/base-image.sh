@@ -28,7 +28,7 @@
 # shellcheck shell=bash
 # Bump when the packages or steps below change: an existing stand-in with
 # another recipe label is then rebuilt instead of reused.
-FB_STANDIN_RECIPE="3"
+FB_STANDIN_RECIPE="4"
 
 # Silent and offline: the configured image is in the engine, or the stand-in
 # that setup recorded for it (env.sh sourced base-image.env) is, at this recipe.
@@ -245,6 +245,7 @@ EOF
       --change 'ENV PYTHONUNBUFFERED=1' \
       --change "LABEL org.opencontainers.image.description=\"$description\"" \
       --change 'LABEL flask-bridge.stand-in=true' \
+      --change "LABEL flask-bridge.stand-in.name=$standin" \
       --change "LABEL flask-bridge.stand-in.recipe=$recipe" \
       --change "LABEL flask-bridge.stand-in.versions=\"$versions\"" \
       --change 'CMD ["python3"]' \

@@ -62,22 +62,17 @@ const STAND_IN_LABEL = "flask-bridge.stand-in";
  */
 export function baseImageOverride(engine: Engine, configured: string): BaseImageOverride | undefined {
   if (docker(engine, ["image", "ls", "--quiet", "--filter", `reference=${configured}`]) !== "") return undefined;
-  const standIn = docker(engine, [
-    "image",
-    "ls",
-    "--filter",
-    `label=${STAND_IN_LABEL}=true`,
-    "--format",
-    "{{.Repository}}:{{.Tag}}",
-  ]).split("\n")[0];
-  if (!standIn) return undefined;
-  const versions = docker(engine, [
+  // Images built FROM the stand-in inherit its labels; its own name, in a label, tells it apart.
+  const candidate = docker(engine, ["image", "ls", "--quiet", "--filter", `label=${STAND_IN_LABEL}=true`]).split("\n")[0];
+  if (!candidate) return undefined;
+  const [standIn = "", versions = ""] = docker(engine, [
     "image",
     "inspect",
     "--format",
-    `{{index .Config.Labels "${STAND_IN_LABEL}.versions"}}`,
-    standIn,
-  ]);
+    `{{index .Config.Labels "${STAND_IN_LABEL}.name"}}\t{{index .Config.Labels "${STAND_IN_LABEL}.versions"}}`,
+    candidate,
+  ]).split("\t");
+  if (!standIn) return undefined;
   return Object.freeze({
     replaces: configured,
     standIn,
