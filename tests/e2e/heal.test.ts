@@ -108,28 +108,38 @@ function outputMatches(child: ChildProcess, pattern: RegExp, timeoutMs: number):
   });
 }
 
-/** The processes whose parent is pid: pulumi's language host, plugins and output reader. */
-function childrenOf(pid: number): number[] {
-  return fs
-    .readdirSync("/proc")
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((entry) => {
-      try {
-        const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+/** The parent of each process, from /proc. */
+function parents(): Map<number, number> {
+  const found = new Map<number, number>();
+  for (const entry of fs.readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      found.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // gone
+    }
+  }
+  return found;
 }
 
-/** kill -9 of pulumi, as an OOM killer or a closed laptop does; its orphaned children (ours) are ended after. */
+/** Every process under pid: pulumi's language host, program, policy pack, plugins and output reader. */
+function descendantsOf(pid: number): number[] {
+  const parentOf = parents();
+  const found: number[] = [];
+  let layer = [pid];
+  for (let depth = 0; depth < 16 && layer.length > 0; depth++) {
+    layer = [...parentOf].filter(([, parent]) => layer.includes(parent)).map(([child]) => child);
+    found.push(...layer);
+  }
+  return found;
+}
+
+/** kill -9 of pulumi, as an OOM killer or a closed laptop does; the processes it leaves behind (ours) are ended after. */
 async function killHard(child: ChildProcess): Promise<void> {
   const pid = child.pid as number;
-  const children = childrenOf(pid);
+  const left = descendantsOf(pid);
   process.kill(pid, "SIGKILL");
-  for (const orphan of children) {
+  for (const orphan of left) {
     try {
       process.kill(orphan, "SIGTERM");
     } catch {
