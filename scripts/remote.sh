@@ -15,7 +15,7 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib/common.sh"
 
 IMAGE="flask-bridge/remote-machine:bookworm"
 # Bump when scripts/remote/ changes: an image of another recipe is rebuilt.
-RECIPE="1"
+RECIPE="2"
 # The machine runs on THIS machine's engine, whatever DOCKER_HOST says.
 local_docker() { command docker --host unix:///var/run/docker.sock "$@"; }
 

@@ -1,0 +1,79 @@
+/**
+ * scripts/pulumi.sh runs this before `up` and `preview`:
+ *   node --import tsx scripts/heal.ts up|preview STACK [PULUMI ARGS...]
+ * It heals what an interrupted run or a forgetful machine left
+ * (src/machine/heal.ts says what), says each thing it does in one line on
+ * stderr, and prints the extra pulumi arguments on stdout, one per line.
+ * Quiet when there is nothing to heal. Exit 1 with one line when the engine
+ * or the state cannot be read.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+  command,
+  HealError,
+  PULUMI_TIMEOUT_MS,
+  pulumiAlive,
+  REMOVE_TIMEOUT_MS,
+  readEngine,
+  readLocks,
+  readState,
+  removeLock,
+} from "../src/machine/healIo";
+import { heal } from "../src/machine/healStep";
+
+const PROJECT = "flask-bridge";
+
+function say(line: string): void {
+  const time = new Date().toTimeString().slice(0, 8);
+  process.stderr.write(`[heal ${time}] ${line}\n`);
+}
+
+async function main(): Promise<void> {
+  const [mode, stack, ...userArgs] = process.argv.slice(2);
+  if ((mode !== "up" && mode !== "preview") || !stack) {
+    throw new HealError("usage: scripts/heal.ts up|preview STACK [PULUMI ARGS...]");
+  }
+  const env = process.env;
+  const logDir = env.FB_LOG_DIR ?? path.join(os.homedir(), ".flask-bridge", "logs");
+  const start = Date.now();
+  const result = await heal(mode, userArgs, {
+    readState: async () => (await readState(stack, PROJECT, env)).state,
+    readLocks: () => readLocks(stack, PROJECT, env),
+    readEngine: (ids) => readEngine(stack, ids, env),
+    alive: pulumiAlive,
+    hostname: os.hostname(),
+    removeLock,
+    clearPending: async () => {
+      const log = path.join(logDir, `heal-${stack}.log`);
+      try {
+        const out = await command(
+          "pulumi",
+          ["refresh", "--yes", "--skip-preview", "--non-interactive", "--clear-pending-creates", "--stack", stack],
+          PULUMI_TIMEOUT_MS,
+          env,
+        );
+        fs.writeFileSync(log, out);
+      } catch (error) {
+        throw new HealError(`${(error as Error).message} (its output: ${log})`);
+      }
+    },
+    removeContainers: async (ids) => {
+      await command("docker", ["rm", "-f", ...ids], REMOVE_TIMEOUT_MS, env);
+    },
+    removeNetworks: async (ids) => {
+      await command("docker", ["network", "rm", ...ids], REMOVE_TIMEOUT_MS, env);
+    },
+    say,
+  });
+  for (const arg of result.args) process.stdout.write(`${arg}\n`);
+  if (env.FB_HEAL_TIMING === "1") say(`heal step took ${Date.now() - start} ms`);
+}
+
+main().catch((error: Error) => {
+  const engine = process.env.DOCKER_HOST ? ` (engine ${process.env.DOCKER_HOST})` : "";
+  const message = error instanceof HealError ? error.message : `${error.name}: ${error.message}`;
+  process.stderr.write(`[heal] ERROR: could not check the stack before running pulumi${engine}: ${message}\n`);
+  process.exit(1);
+});
