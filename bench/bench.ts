@@ -28,7 +28,7 @@ import { AttributedCpu, busyRate } from "./lib/cpu";
 import { BenchProject, PORT_BASE, removeBenchStack, urls } from "./lib/project";
 import { type Results, type Sample, writeResults } from "./lib/report";
 import { measureSwarm } from "./lib/swarm";
-import { TERRAFORM_STACK, type TerraformPeer, terraformPeer } from "./lib/terraform";
+import { MissingPrerequisite, TERRAFORM_STACK, type TerraformPeer, terraformPeer } from "./lib/terraform";
 import { buildImage, compose, IMAGES, type Tool, tutorial } from "./lib/tools";
 import { log, run, sleep, waitForApps } from "./lib/util";
 import { runWrk } from "./lib/wrk";
@@ -142,7 +142,9 @@ async function main(): Promise<number> {
     try {
       execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
     } catch {
-      throw new Error(`${tool} is missing; run the bench with \`npm run bench\` (bench/run.sh installs it)`);
+      throw new MissingPrerequisite(
+        `${tool} is missing; run the bench with \`npm run bench\` (bench/run.sh installs it)`,
+      );
     }
   }
   const logDir = path.join(process.env.FB_LOG_DIR ?? os.tmpdir(), "bench");
@@ -327,7 +329,9 @@ main()
     process.exit(code);
   })
   .catch(async (error) => {
-    log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    log(
+      `FAILED: ${error instanceof MissingPrerequisite ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
     if (partial) {
       partial.meta.incomplete = String(error instanceof Error ? error.message : error).slice(0, 600);
       try {

@@ -13,6 +13,9 @@ export const TERRAFORM_STACK = "bench-terraform";
 export const TERRAFORM_PROVIDER = "kreuzwerker/docker 4.2.0";
 const CONFIG = path.join(REPO_ROOT, "bench", "terraform", "main.tf");
 
+/** A tool the bench needs is not installed: its message is the whole story (no stack trace). */
+export class MissingPrerequisite extends Error {}
+
 /** Without prompts, colour or the version check (no traffic but to the engine). */
 const TF_ENV = { CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_INPUT: "0" };
 
@@ -25,14 +28,15 @@ export interface TerraformPeer extends Tool {
   remove(): Promise<void>;
 }
 
-function firstError(output: string): string {
-  const lines = output.split("\n").map((line) => line.replace(/^[│╷╵\s]+/, "").trim());
-  const at = lines.findIndex((line) => line.startsWith("Error:"));
-  if (at < 0) return lines.filter((line) => line !== "").slice(-1)[0] ?? "no output";
-  return lines
-    .slice(at, at + 4)
-    .filter((line) => line !== "")
-    .join(" ");
+/** Terraform's own summary line ("Error: Failed to query available provider packages") from a failed run(). */
+function firstError(error: unknown): string {
+  // run()'s first line is the command line; Terraform's output follows.
+  const lines = String(error instanceof Error ? error.message : error)
+    .split("\n")
+    .slice(1)
+    .map((line) => line.replace(/^[│╷╵\s]+/, "").trim())
+    .filter((line) => line !== "");
+  return lines.find((line) => line.startsWith("Error:")) ?? lines.slice(-1)[0] ?? "no output";
 }
 
 /**
@@ -48,7 +52,9 @@ export async function terraformPeer(logFile: string, signal: AbortSignal): Promi
     version = JSON.parse(execFileSync("terraform", ["version", "-json"], { encoding: "utf8", env: envFor() }))
       .terraform_version as string;
   } catch {
-    throw new Error("Terraform is missing: `terraform` is not on PATH (the bench's Terraform peer needs it)");
+    throw new MissingPrerequisite(
+      "Terraform is missing: `terraform` is not on PATH (the bench's Terraform peer needs it)",
+    );
   }
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "flask-bridge-bench-terraform-"));
   fs.copyFileSync(CONFIG, path.join(workDir, "main.tf"));
@@ -83,8 +89,8 @@ export async function terraformPeer(logFile: string, signal: AbortSignal): Promi
     await terraform(["init", "-input=false"], 120_000);
   } catch (error) {
     fs.rmSync(workDir, { recursive: true, force: true });
-    throw new Error(
-      `Terraform cannot find the provider ${TERRAFORM_PROVIDER} (\`terraform init\`: ${firstError(String(error))}); ` +
+    throw new MissingPrerequisite(
+      `Terraform cannot find the provider ${TERRAFORM_PROVIDER} (\`terraform init\`: ${firstError(error)}); ` +
         "the bench downloads nothing: install it where your Terraform CLI config (TF_CLI_CONFIG_FILE or ~/.terraformrc) looks, e.g. a filesystem_mirror",
     );
   }
@@ -112,9 +118,7 @@ export async function terraformPeer(logFile: string, signal: AbortSignal): Promi
         // -detailed-exitcode: 0 no changes, 2 changes (a diff that never converges), 1 an error.
         return await terraform(["plan", "-input=false", "-detailed-exitcode"]);
       } catch (error) {
-        throw new Error(
-          `terraform plan on the applied configuration did not come back empty: ${firstError(String(error))}`,
-        );
+        throw new Error(`terraform plan on the applied configuration did not come back empty: ${firstError(error)}`);
       }
     },
     down: async (containers) => {
