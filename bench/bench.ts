@@ -314,6 +314,15 @@ const cleanupOnce = () => {
   return cleaningUp;
 };
 
+// Node exits 0 when its event loop empties; the bench must never end that way unnoticed.
+let finished = false;
+process.on("beforeExit", () => {
+  if (finished) return;
+  finished = true;
+  log("FAILED: the bench stopped waiting for anything before it finished (node's event loop emptied); cleaning up");
+  cleanupOnce().finally(() => process.exit(1));
+});
+
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     log(`${signal}: stopping and cleaning up`);
@@ -324,11 +333,13 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 main()
   .then(async (code) => {
+    finished = true;
     log("cleaning up");
     await cleanupOnce();
     process.exit(code);
   })
   .catch(async (error) => {
+    finished = true;
     log(
       `FAILED: ${error instanceof MissingPrerequisite ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
     );
