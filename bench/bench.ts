@@ -1,8 +1,11 @@
 /**
  * `npm run bench`: the tutorial's commands and Compose, each with the
- * tutorial's image and with ours, vs this project, on one engine in one run,
- * tools alternating round by round. Run it through bench/run.sh.
+ * tutorial's image and with ours, and Terraform (kreuzwerker/docker), vs this
+ * project, on one engine in one run, tools alternating round by round. Run it
+ * through bench/run.sh.
  *
+ *   BENCH_PEERS         which peers run beside the project: tutorial, compose,
+ *                       terraform (default all three, comma-separated)
  *   BENCH_ROUNDS        rounds at 8 containers (default 3)
  *   BENCH_SCALES        larger container counts (default 32,64; "" skips)
  *   BENCH_SCALE_ROUNDS  rounds per larger scale (default 1)
@@ -20,11 +23,12 @@ import { setMaxListeners } from "node:events";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { docker, dockerLines, REPO_ROOT, requirePrerequisites } from "../tests/e2e/harness";
+import { docker, dockerLines, REPO_ROOT, removeLeftovers, requirePrerequisites } from "../tests/e2e/harness";
 import { AttributedCpu, busyRate } from "./lib/cpu";
 import { BenchProject, PORT_BASE, removeBenchStack, urls } from "./lib/project";
 import { type Results, type Sample, writeResults } from "./lib/report";
 import { measureSwarm } from "./lib/swarm";
+import { MissingPrerequisite, TERRAFORM_STACK, type TerraformPeer, terraformPeer } from "./lib/terraform";
 import { buildImage, compose, IMAGES, type Tool, tutorial } from "./lib/tools";
 import { log, run, sleep, waitForApps } from "./lib/util";
 import { runWrk } from "./lib/wrk";
@@ -49,6 +53,17 @@ const SCALES = (process.env.BENCH_SCALES ?? "32,64")
     return value;
   });
 const SCALE_ROUNDS = intFromEnv("BENCH_SCALE_ROUNDS", 1);
+const PEER_NAMES = ["tutorial", "compose", "terraform"] as const;
+const PEERS = (process.env.BENCH_PEERS ?? PEER_NAMES.join(","))
+  .split(",")
+  .map((text) => text.trim())
+  .filter((text) => text !== "")
+  .map((text) => {
+    if (!(PEER_NAMES as readonly string[]).includes(text)) {
+      throw new Error(`BENCH_PEERS: "${text}" is none of ${PEER_NAMES.join(", ")}`);
+    }
+    return text as (typeof PEER_NAMES)[number];
+  });
 const SWARM_ROUNDS = intFromEnv("BENCH_SWARM_ROUNDS", 2);
 const WRK_ROUNDS = intFromEnv("BENCH_WRK_ROUNDS", 2);
 const WRK_OPTIONS = { threads: 2, connections: 16, durationSeconds: intFromEnv("BENCH_WRK_SECONDS", 10) };
@@ -58,6 +73,7 @@ const SETTLE_MS = 2000;
 const abort = new AbortController();
 setMaxListeners(0, abort.signal);
 let project: BenchProject | undefined;
+let terraform: TerraformPeer | undefined;
 let partial: Results | undefined;
 
 /** Other things that load the engine or the CPUs: test runs, other Pulumi programs, builds. */
@@ -90,7 +106,8 @@ function containerMemory(name: string): { mib: number; pids: number } {
   return { mib: Number(match?.[1]) * factor, pids: Number(pids) };
 }
 
-async function cleanup(): Promise<void> {
+/** Removes what the bench made; `final` also removes the Terraform peer's working directory. */
+async function cleanup(final = true): Promise<void> {
   const quiet = async (what: string, work: () => Promise<unknown>) => {
     try {
       await work();
@@ -103,6 +120,11 @@ async function cleanup(): Promise<void> {
   await quiet("compose", () => compose("theirs", signal).down(8));
   await quiet("stack", () => removeBenchStack(project));
   project = undefined;
+  await quiet("terraform", async () => {
+    if (terraform && final) await terraform.remove();
+    else removeLeftovers(TERRAFORM_STACK);
+  });
+  if (final) terraform = undefined;
   await quiet("labelled containers", async () => {
     const left = dockerLines("ps", "-aq", "--filter", "label=flask-bridge.bench");
     if (left.length > 0) docker("rm", "-f", ...left);
@@ -120,13 +142,20 @@ async function main(): Promise<number> {
     try {
       execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
     } catch {
-      throw new Error(`${tool} is missing; run the bench with \`npm run bench\` (bench/run.sh installs it)`);
+      throw new MissingPrerequisite(
+        `${tool} is missing; run the bench with \`npm run bench\` (bench/run.sh installs it)`,
+      );
     }
   }
   const logDir = path.join(process.env.FB_LOG_DIR ?? os.tmpdir(), "bench");
   fs.mkdirSync(logDir, { recursive: true });
   const logFile = path.join(logDir, `pulumi-${new Date().toISOString().replace(/[:.]/g, "-")}.log`);
   log(`Pulumi output goes to ${logFile}`);
+  // First, so a missing Terraform or provider fails before anything is built.
+  if (PEERS.includes("terraform")) {
+    terraform = await terraformPeer(logFile, abort.signal);
+    log(`Terraform peer: ${terraform.version}`);
+  }
 
   const busyAtStart = await busyRate(3000);
   const results: Results = {
@@ -141,6 +170,8 @@ async function main(): Promise<number> {
       engine: docker("version", "--format", "{{.Server.Version}}"),
       compose: (await run("docker-compose", ["version", "--short"])).stdout.trim(),
       pulumi: (await run("pulumi", ["version"])).stdout.trim(),
+      ...(terraform ? { terraform: terraform.version } : {}),
+      tools: [],
       plugins: fs.readdirSync(path.join(process.env.PULUMI_HOME ?? "", "plugins")).filter((p) => !p.endsWith(".lock")),
       baseImage: process.env.FLASK_BRIDGE_BASE_IMAGE || "python:3.11-slim",
       busyCpusAtStart: busyAtStart,
@@ -160,14 +191,14 @@ async function main(): Promise<number> {
   }
 
   // --- warm-up, untimed: both images built and cached, the stack created, every tool once ---
-  await cleanup();
+  await cleanup(false);
   const tools: Tool[] = [
-    tutorial("theirs", abort.signal),
-    tutorial("ours", abort.signal),
-    compose("theirs", abort.signal),
-    compose("ours", abort.signal),
+    ...(PEERS.includes("tutorial") ? [tutorial("theirs", abort.signal), tutorial("ours", abort.signal)] : []),
+    ...(PEERS.includes("compose") ? [compose("theirs", abort.signal), compose("ours", abort.signal)] : []),
+    ...(terraform ? [terraform] : []),
   ];
-  log("warm-up: images, the bench stack, every tool once at 8 containers");
+  results.meta.tools = [...tools.map((tool) => tool.name), "project"];
+  log(`warm-up: images, the bench stack, every tool once at 8 containers (${results.meta.tools.join(", ")})`);
   await buildImage("theirs");
   await buildImage("ours");
   const stack = await BenchProject.create(logFile, abort.signal);
@@ -199,8 +230,8 @@ async function main(): Promise<number> {
     sample.upCpu = cpu.stop(up.cpu, ids);
     expectRunning(name, containers, ids.length);
     await sleep(SETTLE_MS / 2);
-    if (tool === "project") {
-      const preview = await stack.preview();
+    if (tool === "project" || tool === terraform) {
+      const preview = tool === "project" ? await stack.preview() : await (tool as TerraformPeer).preview(containers);
       sample.preview = preview.seconds;
       sample.previewCpu = preview.cpu;
       await sleep(SETTLE_MS / 2);
@@ -227,9 +258,11 @@ async function main(): Promise<number> {
     if (containers !== 8) stack.configure(containers);
     // Rotate the order each round, so no tool always follows the same one.
     const order: (Tool | "project")[] = [...tools, "project"];
-    for (let i = 0; i < order.length; i++) {
-      await measure(order[(i + round - 1) % order.length] as Tool | "project", containers, round);
-    }
+    const turn = order.map((_, i) => order[(i + round - 1) % order.length] as Tool | "project");
+    log(
+      `${containers} containers, round ${round} of ${containers === 8 ? ROUNDS : SCALE_ROUNDS}: ${turn.map((tool) => (tool === "project" ? "project" : tool.name)).join(" → ")}`,
+    );
+    for (const tool of turn) await measure(tool, containers, round);
     if (containers !== 8) stack.configure(8);
   }
 
@@ -263,6 +296,7 @@ async function main(): Promise<number> {
   }
 
   results.meta.otherWorkloadsAtEnd = otherWorkloads();
+  results.meta.loadAverageAtEnd = os.loadavg();
   const markdown = await writeResults(results, RESULTS_DIR);
   process.stdout.write(`${markdown}\n`);
   log(`wrote ${path.relative(REPO_ROOT, RESULTS_DIR)}/results.md, results.json and chart.svg`);
@@ -280,6 +314,15 @@ const cleanupOnce = () => {
   return cleaningUp;
 };
 
+// Node exits 0 when its event loop empties; the bench must never end that way unnoticed.
+let finished = false;
+process.on("beforeExit", () => {
+  if (finished) return;
+  finished = true;
+  log("FAILED: the bench stopped waiting for anything before it finished (node's event loop emptied); cleaning up");
+  cleanupOnce().finally(() => process.exit(1));
+});
+
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     log(`${signal}: stopping and cleaning up`);
@@ -290,12 +333,16 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 main()
   .then(async (code) => {
+    finished = true;
     log("cleaning up");
     await cleanupOnce();
     process.exit(code);
   })
   .catch(async (error) => {
-    log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    finished = true;
+    log(
+      `FAILED: ${error instanceof MissingPrerequisite ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
     if (partial) {
       partial.meta.incomplete = String(error instanceof Error ? error.message : error).slice(0, 600);
       try {

@@ -31,11 +31,13 @@ cleanup_by_label() {
   local ids
   ids="$(docker ps -aq --filter label=flask-bridge.bench --filter label=flask-bridge.stack=bench 2>/dev/null || true)"
   ids+=" $(docker ps -aq --filter label=flask-bridge.stack=bench 2>/dev/null || true)"
+  ids+=" $(docker ps -aq --filter label=flask-bridge.stack=bench-terraform 2>/dev/null || true)"
   # shellcheck disable=SC2086
   [ -n "${ids// /}" ] && docker rm -f $ids >/dev/null 2>&1
-  for net in bench-tutorial-network bench-compose-network bench-bridge-network; do
+  for net in bench-tutorial-network bench-compose-network bench-bridge-network bench-tf-network; do
     docker network rm "$net" >/dev/null 2>&1 || true
   done
+  rm -rf "${TMPDIR:-/tmp}"/flask-bridge-bench-terraform-*
   return 0
 }
 trap cleanup_by_label EXIT

@@ -43,10 +43,15 @@ export interface Results {
     engine: string;
     compose: string;
     pulumi: string;
+    /** "Terraform v1.11.4, kreuzwerker/docker 4.2.0" when the Terraform peer ran */
+    terraform?: string;
+    /** The tools measured (BENCH_PEERS and the project); absent in runs from before it. */
+    tools?: string[];
     plugins: string[];
     baseImage: string;
     busyCpusAtStart: number;
     loadAverageAtStart: number[];
+    loadAverageAtEnd?: number[];
     otherWorkloadsAtStart: string[];
     otherContainersAtStart: number;
     otherWorkloadsAtEnd: string[];
@@ -69,7 +74,17 @@ export interface Results {
   };
 }
 
-export const TOOLS = ["tutorial (theirs)", "Compose (theirs)", "tutorial (ours)", "Compose (ours)", "project"];
+export const TOOLS = [
+  "tutorial (theirs)",
+  "Compose (theirs)",
+  "tutorial (ours)",
+  "Compose (ours)",
+  "Terraform",
+  "project",
+];
+
+/** The peers the project is divided by in the ratio columns, when they ran. */
+const BASELINES = ["tutorial (ours)", "Terraform"];
 
 function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
@@ -89,28 +104,31 @@ export function renderMarkdown(results: Results): string {
         .map(pick)
         .filter((v): v is number => v !== undefined),
     );
+  const tools = TOOLS.filter((tool) => results.samples.some((s) => s.tool === tool));
+  const baselines = BASELINES.filter((tool) => tools.includes(tool));
+  const peers = tools.filter((tool) => tool !== "project");
   const out: string[] = [];
-  out.push("# Benchmark: the tutorial's commands and Compose, with the tutorial's image and ours, vs this project");
+  out.push(
+    tools.some((tool) => tool.startsWith("tutorial") || tool.startsWith("Compose")) || tools.length === 0
+      ? "# Benchmark: the tutorial's commands and Compose, with the tutorial's image and ours, vs this project"
+      : `# Benchmark: this project vs ${peers.join(", ")}`,
+  );
   out.push("");
   out.push(
-    `${meta.date} · ${meta.cpus} × ${meta.cpuModel}, ${meta.memoryGB} GB · Docker Engine ${meta.engine} · docker-compose ${meta.compose} · Pulumi ${meta.pulumi} (${meta.plugins.join(", ")}) · base image \`${meta.baseImage}\``,
+    `${meta.date} · ${meta.cpus} × ${meta.cpuModel}, ${meta.memoryGB} GB · Docker Engine ${meta.engine} · docker-compose ${meta.compose} · Pulumi ${meta.pulumi} (${meta.plugins.join(", ")})` +
+      `${meta.terraform ? ` · ${meta.terraform}` : ""} · base image \`${meta.baseImage}\``,
   );
   out.push("");
   out.push(
     `Tools alternate within each round (order rotated every round), one engine, one run; ${meta.rounds} rounds at 8 containers, ${meta.scaleRounds} at ${meta.scales.join(", ") || "–"}. ` +
       `Machine at the start: ${meta.busyCpusAtStart.toFixed(2)} of ${meta.cpus} CPUs busy over 3 s, load average ${meta.loadAverageAtStart.map((l) => l.toFixed(1)).join(" ")}, ` +
-      `${meta.otherContainersAtStart} other containers running, other workloads: ${meta.otherWorkloadsAtStart.join(", ") || "none"} (at the end: ${meta.otherWorkloadsAtEnd.join(", ") || "none"}).`,
+      `${meta.otherContainersAtStart} other containers running, other workloads: ${meta.otherWorkloadsAtStart.join(", ") || "none"} (at the end: ${meta.otherWorkloadsAtEnd.join(", ") || "none"}` +
+      `${meta.loadAverageAtEnd ? `, load average ${meta.loadAverageAtEnd.map((l) => l.toFixed(1)).join(" ")}` : ""}).`,
   );
   out.push("");
   if (meta.incomplete) out.push(`**INCOMPLETE RUN**: ${meta.incomplete}\n`);
 
-  out.push("## 8 containers (the tutorial's topology)");
-  out.push("");
-  out.push(
-    "Seconds, median (min–max). CPU: CPU-seconds from the command's start until every app answers, of the tool's own processes, the host's dockerd and containerd, " +
-      "and the started containers (apps, healthchecks, shims), per container started; others' containers and processes are left out. Last column: this project over the tutorial's script with the same image.",
-  );
-  out.push("");
+  const sizes = [...new Set(results.samples.map((s) => s.containers))].sort((a, b) => a - b);
   const metrics: [string, (s: Sample) => number | undefined, number][] = [
     ["up: command returns", (s) => s.up, 2],
     ["up until every app answers", (s) => s.ready, 2],
@@ -119,35 +137,63 @@ export function renderMarkdown(results: Results): string {
     ["CPU-s per container, down", (s) => s.downCpu / s.containers, 3],
     ["preview, converged", (s) => s.preview, 2],
   ];
-  out.push(
-    table(
-      ["8 containers", ...TOOLS, "project ÷ tutorial (ours)"],
-      metrics.map(([label, pick, digits]) => [
-        label,
-        ...TOOLS.map((tool) => medianRange(stat(tool, 8, pick), digits)),
-        label.startsWith("preview")
-          ? `${ratio(
-              stat("project", 8, pick),
-              stat("project", 8, (s) => s.ready),
-            )} of our up`
-          : ratio(stat("project", 8, pick), stat("tutorial (ours)", 8, pick)),
-      ]),
-    ),
-  );
-  out.push("");
-  out.push(
-    "- **tutorial**: `bench/tutorial.sh up`: `docker build` (cache hit), then `docker run -d` one after the other, `docker network create`; down: with their image `docker rm -f` (the tutorial's; " +
-      "`python app.py` as PID 1 ignores SIGTERM), with ours `docker stop` then `docker rm` (graceful, as the project).",
-  );
-  out.push(
-    "- **Compose**: `docker-compose up -d` of a generated file of that size; down `--timeout 0` with their image, the default 10 s (graceful) with ours.",
-  );
-  out.push(
-    "- **project**: `scripts/pulumi.sh up|preview|destroy` (what `npm run up|preview|destroy` run, policy pack included) on the stack `bench`; up returns when every probe has its answer.",
-  );
-  out.push("");
+  const describeTools = () => {
+    const describe = (prefix: string, line: string) => {
+      if (tools.some((tool) => tool.startsWith(prefix))) out.push(line);
+    };
+    describe(
+      "tutorial",
+      "- **tutorial**: `bench/tutorial.sh up`: `docker build` (cache hit), then `docker run -d` one after the other, `docker network create`; down: with their image `docker rm -f` (the tutorial's; " +
+        "`python app.py` as PID 1 ignores SIGTERM), with ours `docker stop` then `docker rm` (graceful, as the project).",
+    );
+    describe(
+      "Compose",
+      "- **Compose**: `docker-compose up -d` of a generated file of that size; down `--timeout 0` with their image, the default 10 s (graceful) with ours.",
+    );
+    describe(
+      "Terraform",
+      "- **Terraform**: `bench/terraform/main.tf` (kreuzwerker/docker, the provider @pulumi/docker bridges): the same image build (a cache hit), network and hardened containers as the project, " +
+        "ports on 28000-28xxx; up: `terraform apply -auto-approve`, then the same HTTP wait; preview: `terraform plan -detailed-exitcode` (it refreshes every resource; must find no changes); " +
+        "down: `terraform destroy -auto-approve` (`destroy_grace_seconds = 10`). Defaults otherwise (parallelism 10), local state.",
+    );
+    out.push(
+      "- **project**: `scripts/pulumi.sh up|preview|destroy` (what `npm run up|preview|destroy` run, policy pack included) on the stack `bench`; up returns when every probe has its answer.",
+    );
+    out.push("");
+  };
+  for (const [index, n] of (sizes.includes(8) ? [8, ...sizes.filter((m) => m !== 8)] : sizes).entries()) {
+    out.push(n === 8 ? "## 8 containers (the tutorial's topology)" : `## ${n} containers`);
+    out.push("");
+    if (index === 0) {
+      out.push(
+        "Seconds, median (min–max). CPU: CPU-seconds from the command's start until every app answers, of the tool's own processes, the host's dockerd and containerd, " +
+          "and the started containers (apps, healthchecks, shims), per container started; others' containers and processes are left out; preview: the command's own processes. " +
+          "Last columns: this project's median over the peer's (below 1: the project is faster).",
+      );
+      out.push("");
+    }
+    out.push(
+      table(
+        [`${n} containers`, ...tools, ...baselines.map((peer) => `project ÷ ${peer}`)],
+        metrics.map(([label, pick, digits]) => [
+          label,
+          ...tools.map((tool) => medianRange(stat(tool, n, pick), digits)),
+          ...baselines.map((peer) =>
+            label.startsWith("preview") && peer === "tutorial (ours)"
+              ? `${ratio(
+                  stat("project", n, pick),
+                  stat("project", n, (s) => s.ready),
+                )} of our up`
+              : ratio(stat("project", n, pick), stat(peer, n, pick)),
+          ),
+        ]),
+      ),
+    );
+    out.push("");
+    if (index === 0) describeTools();
+  }
+  if (sizes.length === 0) describeTools();
 
-  const sizes = [...new Set(results.samples.map((s) => s.containers))].sort((a, b) => a - b);
   if (sizes.length > 1) {
     out.push("## By container count");
     out.push("");
@@ -155,20 +201,23 @@ export function renderMarkdown(results: Results): string {
     out.push("");
     out.push(
       table(
-        ["containers", ...TOOLS, "project ÷ tutorial (ours), up / down"],
+        ["containers", ...tools, ...baselines.map((peer) => `project ÷ ${peer}, up / down`)],
         sizes.map((n) => [
           String(n),
-          ...TOOLS.map(
+          ...tools.map(
             (tool) =>
               `${seconds(stat(tool, n, (s) => s.ready).median)} / ${seconds(stat(tool, n, (s) => s.down).median)} s, ${seconds(stat(tool, n, (s) => s.upCpu / n).median, 3)} CPU-s`,
           ),
-          `${ratio(
-            stat("project", n, (s) => s.ready),
-            stat("tutorial (ours)", n, (s) => s.ready),
-          )} / ${ratio(
-            stat("project", n, (s) => s.down),
-            stat("tutorial (ours)", n, (s) => s.down),
-          )}`,
+          ...baselines.map(
+            (peer) =>
+              `${ratio(
+                stat("project", n, (s) => s.ready),
+                stat(peer, n, (s) => s.ready),
+              )} / ${ratio(
+                stat("project", n, (s) => s.down),
+                stat(peer, n, (s) => s.down),
+              )}`,
+          ),
         ]),
       ),
     );

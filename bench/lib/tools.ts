@@ -20,7 +20,7 @@ export const COMPOSE_PORT = 26000;
 export interface Tool {
   /** "tutorial (ours)", ... */
   name: string;
-  kind: "tutorial" | "compose";
+  kind: "tutorial" | "compose" | "terraform";
   image: ImageKind;
   port: number;
   up(containers: number): Promise<RunResult>;

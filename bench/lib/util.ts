@@ -120,6 +120,18 @@ export function run(
  */
 export async function waitForApps(urls: string[], deadlineMs = 30_000): Promise<number> {
   const start = performance.now();
+  // AbortSignal.timeout's timer does not hold the event loop open: with every
+  // fetch pending, node could find nothing left to wait for and exit mid-run.
+  const keepAlive = setInterval(() => {}, 1000);
+  try {
+    await waitAll(urls, start, deadlineMs);
+  } finally {
+    clearInterval(keepAlive);
+  }
+  return (performance.now() - start) / 1000;
+}
+
+async function waitAll(urls: string[], start: number, deadlineMs: number): Promise<void> {
   await Promise.all(
     urls.map(async (url) => {
       for (;;) {
@@ -137,5 +149,4 @@ export async function waitForApps(urls: string[], deadlineMs = 30_000): Promise<
       }
     }),
   );
-  return (performance.now() - start) / 1000;
 }
