@@ -56,18 +56,6 @@ build_image() {
     -t "$IMAGE" "$FB_REPO_ROOT/scripts/remote" 2>&1)" || { printf '%s\n' "$out" | tail -n 15 >&2; return 1; }
 }
 
-# wait_for SECONDS WHAT CMD...: polls CMD every half second, bounded.
-wait_for() {
-  local limit="$1" what="$2" i
-  shift 2
-  for ((i = 0; i < limit * 2; i++)); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.5
-  done
-  fb_log "ERROR: $what did not happen within ${limit}s"
-  return 1
-}
-
 SSH_MARK="flask-bridge remote"
 # Drops NAME's block from ~/.ssh/config.
 forget_ssh() {
@@ -124,12 +112,12 @@ start_machine() {
 
 wait_ready() {
   local name="$1" address
-  wait_for 60 "dockerd answering in $name" local_docker exec "$name" docker info
+  fb_wait_for 60 "dockerd answering in $name" local_docker exec "$name" docker info
   address="$(address_of "$name")"
   [ -n "$address" ] || fb_die "$name has no address on the default bridge"
   remember_ssh "$name" "$address" "$(key_dir "$name")"
-  wait_for 30 "ssh root@$address answering" ssh "root@$address" true
-  wait_for 30 "docker over ssh://root@$address answering" env DOCKER_HOST="ssh://root@$address" docker info
+  fb_wait_for 30 "ssh root@$address answering" ssh "root@$address" true
+  fb_wait_for 30 "docker over ssh://root@$address answering" env DOCKER_HOST="ssh://root@$address" docker info
 }
 
 up() {

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
-import type { ContainerOutput } from "../../src/components/FlaskContainer";
+import type { ContainerOutput } from "../../src/plan/outputs";
 import {
   docker,
   dockerOn,
