@@ -24,6 +24,9 @@ export const SSH_OPTS: readonly string[] = Object.freeze([
 export function dockerProvider(name: string, engine: Engine): docker.Provider {
   return new docker.Provider(name, {
     host: engine.url,
+    // Stated empty: left out, the provider falls back on the shell's DOCKER_CONTEXT,
+    // which it looks up in ~/.docker alone and lets override host.
+    context: "",
     ...(engine.certPath === null ? {} : { certPath: engine.certPath }),
     ...(engine.scheme === "ssh" ? { sshOpts: [...SSH_OPTS] } : {}),
   });

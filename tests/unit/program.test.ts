@@ -77,6 +77,7 @@ describe("the program against an engine on another machine", () => {
     const [provider] = ofType(run.declared, "pulumi:providers:docker");
     expect(provider?.inputs).toEqual({
       host: "ssh://root@192.168.0.4",
+      context: "",
       // Provider inputs reach the engine serialized.
       sshOpts: JSON.stringify([
         "-o",
@@ -120,7 +121,8 @@ describe("the program with the tutorial's config", () => {
 
   it("gives every docker resource the one explicit provider, for this machine's socket", () => {
     const [provider] = ofType(run.declared, "pulumi:providers:docker");
-    expect(provider?.inputs).toEqual({ host: "unix:///var/run/docker.sock" });
+    // context stated empty, so the shell's DOCKER_CONTEXT cannot override host.
+    expect(provider?.inputs).toEqual({ host: "unix:///var/run/docker.sock", context: "" });
     const docker = run.declared.filter(({ type }) => type.startsWith("docker:"));
     expect(docker).toHaveLength(10);
     for (const { name, provider: reference } of docker) {
