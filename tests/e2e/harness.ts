@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { LocalWorkspace, PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
@@ -329,9 +330,25 @@ export function printTimings(title: string, timings: Record<string, number>): vo
   process.stdout.write(`\n${title}\n${lines.join("\n")}\n`);
 }
 
-export async function httpGet(url: string): Promise<{ status: number; body: string }> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  return { status: response.status, body: await response.text() };
+/**
+ * One GET on a connection of its own, 5 s at most. Not fetch: its pool keeps
+ * connections alive, and one to a container that was since replaced (destroy,
+ * then up again on the same port) is reused and answers "other side closed".
+ */
+export function httpGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { agent: false, timeout: 5000 }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => {
+        body += chunk;
+      });
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on("error", reject);
+    });
+    request.on("timeout", () => request.destroy(new Error(`no answer from ${url} within 5 s`)));
+    request.on("error", reject);
+  });
 }
 
 /** Prints how many expect() calls really ran in a file, so a report can quote the figure. */

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
@@ -316,6 +316,36 @@ describe("on a second machine (npm run remote:up)", () => {
     await stack.workspace.removeStack(REMOTE_STACK, { force: true }).catch(() => undefined);
     fs.rmSync(path.join(REPO_ROOT, `Pulumi.${REMOTE_STACK}.yaml`), { force: true });
     await remoteScript("down");
+  });
+
+  it("ssh cut for 45 s during an up: the up fails within 30 s of the cut, naming the engine, and the next up converges", async () => {
+    await stack.destroy({ color: "never" });
+    const address = new URL((env.DOCKER_HOST as string).replace(/^ssh:/, "http:")).hostname;
+    // Packets to the machine's sshd are dropped, not refused: a cable pulled, as far as ssh can tell.
+    const rule = ["OUTPUT", "-d", address, "-p", "tcp", "--dport", "22", "-j", "DROP"];
+    const up = wrapperUp(REMOTE_STACK, env);
+    const done = finished(up, 5 * 60_000);
+    await outputMatches(up, /docker:index:Container \S+ creating/, 5 * 60_000);
+    execFileSync("iptables", ["-I", ...rule]);
+    const cut = Date.now();
+    let ended: Finished | null;
+    try {
+      // The bound the issue sets: the provider's ssh keep-alives (5 s, 3 misses) end the connection.
+      ended = await Promise.race([done, new Promise<null>((resolve) => setTimeout(() => resolve(null), 30_000))]);
+      timings["ssh cut → the up failed (s after the cut)"] = (Date.now() - cut) / 1000;
+      if (ended === null) await killHard(up);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, 45_000 - (Date.now() - cut))));
+    } finally {
+      execFileSync("iptables", ["-D", ...rule]);
+    }
+    expect(ended).not.toBeNull();
+    expect(ended?.code).not.toBe(0);
+    expect(ended?.output).toContain(address);
+    const next = await timed("ssh cut mid-up → npm run up", timings, () => npmRun("up", REMOTE_STACK, env));
+    if (next.code !== 0) process.stdout.write(next.output);
+    expect(next.code).toBe(0);
+    process.stdout.write(`\nheal after the ssh cut:\n${healLines(next.output).join("\n")}\n`);
+    await expectConverged(REMOTE_STACK, REMOTE_NAMES, env);
   });
 
   it("a hard reboot of the machine during an up: it boots again, and the next up converges", async () => {
