@@ -20,6 +20,7 @@ const raw = fs.openSync(rawLog, "a");
 const build = fs.openSync(buildLog, "a");
 
 const reader = new OutputReader({
+  engine: process.env.DOCKER_HOST,
   rawLog,
   buildLog,
   keepBuildLine: (line) => fs.writeSync(build, `${line}\n`),

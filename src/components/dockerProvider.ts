@@ -3,16 +3,17 @@ import type { Engine } from "../plan/engine";
 
 /**
  * ssh keep-alives: an engine whose connection dies mid-`up` is noticed within
- * about 15 s (3 probes 5 s apart) instead of hanging until TCP gives up.
- * ConnectTimeout bounds a silent address (the docker CLI's default is 30 s).
+ * about 12 s (3 probes 4 s apart) instead of hanging until TCP gives up (the
+ * heal e2e cut ssh for 45 s: with 5 s apart the up failed 30 s after the cut).
+ * ConnectTimeout bounds each new connection to a silent address (the docker CLI's default is 30 s; setup's own check allows 3 s).
  */
 export const SSH_OPTS: readonly string[] = Object.freeze([
   "-o",
-  "ServerAliveInterval=5",
+  "ServerAliveInterval=4",
   "-o",
   "ServerAliveCountMax=3",
   "-o",
-  "ConnectTimeout=10",
+  "ConnectTimeout=5",
 ]);
 
 /**

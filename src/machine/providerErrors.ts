@@ -61,8 +61,8 @@ export interface Readable {
 
 const MAX_CAUSE = 300;
 
-/** A provider error as a person reads it. */
-export function readable(text: string): Readable {
+/** A provider error as a person reads it; `engine` names the engine, e.g. its DOCKER_HOST. */
+export function readable(text: string, engine?: string): Readable {
   let match = /unable to pull image (sha256:[0-9a-f]+)/.exec(text);
   if (match?.[1]) {
     return {
@@ -99,7 +99,7 @@ export function readable(text: string): Readable {
     );
   if (match?.[1]) {
     return {
-      cause: `the engine stopped answering (${match[1]})`,
+      cause: `the engine${engine ? ` at ${engine}` : ""} stopped answering (${match[1]})`,
       hint: "once it answers again, npm run up continues where this run stopped",
     };
   }
@@ -114,6 +114,8 @@ interface Cause {
 }
 
 export interface OutputReaderOptions {
+  /** The engine's address (DOCKER_HOST), named when it stops answering. */
+  engine?: string;
   /** Where the raw text is kept, for the summary's last line. */
   rawLog: string;
   buildLog: string;
@@ -192,7 +194,7 @@ export class OutputReader {
     const { type, resource, body } = this.block;
     this.block = null;
     for (const text of blockErrors(body)) {
-      const said = readable(text);
+      const said = readable(text, this.options.engine);
       const same = this.causes.find(
         (cause) => cause.type === type && cause.readable.cause === said.cause && cause.readable.hint === said.hint,
       );

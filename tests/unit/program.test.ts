@@ -79,14 +79,7 @@ describe("the program against an engine on another machine", () => {
       host: "ssh://root@192.168.0.4",
       context: "",
       // Provider inputs reach the engine serialized.
-      sshOpts: JSON.stringify([
-        "-o",
-        "ServerAliveInterval=5",
-        "-o",
-        "ServerAliveCountMax=3",
-        "-o",
-        "ConnectTimeout=10",
-      ]),
+      sshOpts: JSON.stringify(["-o", "ServerAliveInterval=4", "-o", "ServerAliveCountMax=3", "-o", "ConnectTimeout=5"]),
     });
   });
 

@@ -152,10 +152,12 @@ describe("readable", () => {
     ).toBe("the provider lost the engine while creating it: it may exist there without being in the state");
   });
 
-  it("names a lost connection's cause", () => {
-    expect(readable("Unable to inspect container: error during connect: Get http://docker/v1.41: EOF").cause).toBe(
+  it("names a lost connection's cause, and the engine when it is known", () => {
+    const lost = "Unable to inspect container: error during connect: Get http://docker/v1.41: EOF";
+    expect([readable(lost).cause, readable(lost, "ssh://root@192.0.2.7").cause]).toEqual([
       "the engine stopped answering (error during connect)",
-    );
+      "the engine at ssh://root@192.0.2.7 stopped answering (error during connect)",
+    ]);
   });
 
   it("keeps an unknown error on one line, cut at 300 characters", () => {
