@@ -63,7 +63,9 @@ const STAND_IN_LABEL = "flask-bridge.stand-in";
 export function baseImageOverride(engine: Engine, configured: string): BaseImageOverride | undefined {
   if (docker(engine, ["image", "ls", "--quiet", "--filter", `reference=${configured}`]) !== "") return undefined;
   // Images built FROM the stand-in inherit its labels; its own name, in a label, tells it apart.
-  const candidate = docker(engine, ["image", "ls", "--quiet", "--filter", `label=${STAND_IN_LABEL}=true`]).split("\n")[0];
+  const candidate = docker(engine, ["image", "ls", "--quiet", "--filter", `label=${STAND_IN_LABEL}=true`]).split(
+    "\n",
+  )[0];
   if (!candidate) return undefined;
   const [standIn = "", versions = ""] = docker(engine, [
     "image",
