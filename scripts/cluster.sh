@@ -99,7 +99,7 @@ ready_nodes() { docker node ls --format '{{.Status}}' | grep -c '^Ready$'; }
 
 up() {
   local count="${FLASK_BRIDGE_CLUSTER_NODES:-2}" start=$SECONDS i
-  fb_step "node image $NODE_IMAGE (apt-get install docker.io iptables on the first run)" build_node_image
+  fb_step "node image $NODE_IMAGE (apt-get install docker.io iptables socat on the first run)" build_node_image
   fb_step "swarm manager on the host engine" init_manager
   for i in $(seq "$count"); do
     fb_step "worker flask-bridge-node-$i (dockerd in a container, joins the swarm)" start_node "flask-bridge-node-$i"

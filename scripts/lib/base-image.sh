@@ -37,7 +37,7 @@
 # another recipe label is then rebuilt instead of reused.
 FB_STANDIN_RECIPE="4"
 # The same, for the registry stand-in (scripts/cluster/registry/).
-FB_REGISTRY_STANDIN_RECIPE="1"
+FB_REGISTRY_STANDIN_RECIPE="2"
 FB_REGISTRY_IMAGE="registry:2"
 FB_REGISTRY_STANDIN="flask-bridge/registry:bookworm"
 

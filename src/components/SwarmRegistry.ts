@@ -58,6 +58,14 @@ export class SwarmRegistry extends pulumi.ComponentResource {
         taskSpec: {
           containerSpec: {
             image: plan.image,
+            // wget: busybox's in the official image, Debian's in setup's stand-in.
+            healthcheck: {
+              tests: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${plan.port}/v2/`],
+              interval: "10s",
+              timeout: "5s",
+              startPeriod: "10s",
+              retries: 3,
+            },
             labels: toLabelList({ ...args.labels, "flask-bridge.role": "registry" }),
             // It writes only to its volume; port 5000 needs no capability.
             readOnly: true,

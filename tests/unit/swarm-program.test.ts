@@ -118,6 +118,13 @@ describe("the program in swarm mode", () => {
       taskSpec: {
         containerSpec: {
           image: REGISTRY_FACTS.image,
+          healthcheck: {
+            tests: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:5000/v2/"],
+            interval: "10s",
+            timeout: "5s",
+            startPeriod: "10s",
+            retries: 3,
+          },
           labels: [...LABELS, { label: "flask-bridge.role", value: "registry" }],
           readOnly: true,
           capDrops: ["ALL"],
