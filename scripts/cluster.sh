@@ -26,10 +26,11 @@ esac
 
 NODE_IMAGE="flask-bridge/swarm-node:bookworm"
 # scripts/cluster/Dockerfile's recipe label: a node image of another recipe is rebuilt.
-NODE_RECIPE="2"
+NODE_RECIPE="3"
 NODE_LABEL="flask-bridge.cluster=node"
-# The port the swarm's own registry publishes (src/plan/plan.ts, REGISTRY_PORT).
-REGISTRY_PORT=5000
+# The ports a swarm's own registry may publish (Pulumi.yaml's registryPort): the
+# default 5000 and the swarm e2e's 19005. A worker forwards each from its loopback.
+REGISTRY_PORTS="${FLASK_BRIDGE_CLUSTER_REGISTRY_PORTS:-5000 19005}"
 # Written when `up` turned the host engine into a manager, so `down` undoes only that.
 INIT_MARKER="$FLASK_BRIDGE_HOME/cluster-initialised-swarm"
 BASE_IMAGE="${FLASK_BRIDGE_BASE_IMAGE:-flask-bridge/debian-python:bookworm}"
@@ -66,10 +67,11 @@ start_node() {
   local name="$1" manager_addr
   # The address the workers reach the manager at (docker0's, see init_manager).
   manager_addr="$(docker info --format '{{.Swarm.NodeAddr}}')"
-  # A worker from before the registry forward (an older node image) is replaced.
-  if [ "$(docker inspect -f '{{.Config.Image}}' "$name" 2>/dev/null)" = "$NODE_IMAGE" ] &&
-    [ "$(docker inspect -f '{{index .Config.Labels "flask-bridge.cluster.recipe"}}' "$name" 2>/dev/null)" != "$NODE_RECIPE" ]; then
-    fb_log "replacing $name: it is from an older node image"
+  # A worker from an older node image, or forwarding other ports, is replaced.
+  if docker inspect "$name" >/dev/null 2>&1 &&
+    { [ "$(docker inspect -f '{{index .Config.Labels "flask-bridge.cluster.recipe"}}' "$name")" != "$NODE_RECIPE" ] ||
+      ! docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$name" | grep -qxF "FB_REGISTRY_PORTS=$REGISTRY_PORTS"; }; then
+    fb_log "replacing $name: it is from an older node image or forwards other registry ports"
     docker node rm --force "$name" >/dev/null 2>&1 || true
     docker rm -f -v "$name" >/dev/null
   fi
@@ -83,7 +85,7 @@ start_node() {
       --cap-add SYS_PTRACE --cap-add SYS_MODULE \
       --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
       -v /var/lib/docker -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
-      -e "FB_REGISTRY_FORWARD=$manager_addr:$REGISTRY_PORT" \
+      -e "FB_REGISTRY_MANAGER=$manager_addr" -e "FB_REGISTRY_PORTS=$REGISTRY_PORTS" \
       "$NODE_IMAGE" "--cgroup-parent=/$name" >/dev/null
   fi
   fb_wait_for 60 "dockerd answering in $name" docker exec "$name" timeout 10 docker info

@@ -23,7 +23,9 @@ export const REGISTRY_PROBE: ProbeCommand = {
 /** A registry task starts in seconds; an emulated VM may first need a minute to schedule it. */
 export const REGISTRY_READY_TIMEOUT_SECONDS = 180;
 
-/** Where the registry keeps its blobs, in the official image and in setup's stand-in alike. */
+/** Where the registry listens inside its container, in the official image and in setup's stand-in alike. */
+const REGISTRY_CONTAINER_PORT = 5000;
+/** Where the registry keeps its blobs, in both alike. */
 const STORAGE = "/var/lib/registry";
 
 /**
@@ -60,7 +62,7 @@ export class SwarmRegistry extends pulumi.ComponentResource {
             image: plan.image,
             // wget: busybox's in the official image, Debian's in setup's stand-in.
             healthcheck: {
-              tests: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${plan.port}/v2/`],
+              tests: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${REGISTRY_CONTAINER_PORT}/v2/`],
               interval: "10s",
               timeout: "5s",
               startPeriod: "10s",
@@ -85,7 +87,14 @@ export class SwarmRegistry extends pulumi.ComponentResource {
         endpointSpec: {
           // The mesh balances over a virtual IP; host publishing needs none (and no IPVS).
           mode: plan.publishMode === "ingress" ? "vip" : "dnsrr",
-          ports: [{ targetPort: plan.port, publishedPort: plan.port, publishMode: plan.publishMode, protocol: "tcp" }],
+          ports: [
+            {
+              targetPort: REGISTRY_CONTAINER_PORT,
+              publishedPort: plan.port,
+              publishMode: plan.publishMode,
+              protocol: "tcp",
+            },
+          ],
         },
       },
       { parent: this, dependsOn: [volume] },

@@ -34,6 +34,8 @@ export interface FlaskBridgeConfig {
   readonly swarmEndpointMode: string;
   /** Swarm mode: where the image is pushed, e.g. "registry.example.com:5000/team"; empty: the swarm's own registry. */
   readonly registry: string;
+  /** Swarm mode, `registry` empty: the port the swarm's own registry publishes. */
+  readonly registryPort: number;
   readonly registryUsername: string;
   /** Read as set (`pulumi config set --secret`); the program wraps it in pulumi.secret before any resource gets it. */
   readonly registryPassword: string;
@@ -61,6 +63,7 @@ export function readConfig(cfg: pulumi.Config = new pulumi.Config(CONFIG_NAMESPA
     swarmPublishMode: cfg.require("swarmPublishMode"),
     swarmEndpointMode: cfg.require("swarmEndpointMode"),
     registry: cfg.require("registry"),
+    registryPort: cfg.requireNumber("registryPort"),
     registryUsername: cfg.require("registryUsername"),
     registryPassword: cfg.require("registryPassword"),
   });

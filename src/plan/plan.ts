@@ -82,8 +82,6 @@ export interface ServicePlan {
   readonly updateOrder: "start-first" | "stop-first";
 }
 
-/** Docker's swarm tutorial publishes its registry service on this port and pushes to 127.0.0.1:5000. */
-export const REGISTRY_PORT = 5000;
 /** The official registry's image; setup builds a stand-in where it cannot be pulled. */
 export const OFFICIAL_REGISTRY_IMAGE = "registry:2";
 
@@ -591,7 +589,9 @@ function planRegistry(
       `is for ${configKey("registry")}, which is empty: the swarm's own registry takes no login; set ${configKey("registry")} or clear it`,
     );
   }
-  const address = `127.0.0.1:${REGISTRY_PORT}`;
+  const port = config.registryPort;
+  checkPort("registryPort", port, port);
+  const address = `127.0.0.1:${port}`;
   const repository = `${address}/${config.imageName}`;
   checkImageReference("imageName", repository);
   return (publishMode) => {
@@ -605,29 +605,30 @@ function planRegistry(
       builtIn: {
         serviceName: `${config.namePrefix}-registry`,
         volumeName: `${config.namePrefix}-registry-data`,
-        port: REGISTRY_PORT,
+        port,
         image: facts.image,
         imageNote: facts.note,
         nodeId: facts.nodeId,
         nodeName: facts.nodeName,
         publishMode,
-        probeUrl: `http://${probeHost}:${REGISTRY_PORT}/v2/`,
+        probeUrl: `http://${probeHost}:${port}/v2/`,
       },
     };
   };
 }
 
-/** The swarm's own registry publishes REGISTRY_PORT on its node (every node, with the mesh). */
+/** The swarm's own registry publishes registryPort on its node (every node, with the mesh). */
 function checkRegistryPortFree(config: FlaskBridgeConfig): void {
+  const port = config.registryPort;
   const users = [
     ...config.bridgePorts.map((port, index) => [`bridgePorts[${index}]`, port] as const),
     ...config.customPorts.map((port, index) => [`customPorts[${index}]`, port] as const),
     ...(config.hostMode ? [["hostPort", config.hostPort] as const] : []),
   ];
-  const clash = users.find(([, port]) => port === REGISTRY_PORT);
+  const clash = users.find(([, used]) => used === port);
   if (clash) {
     throw new ConfigError(
-      `Invalid config ${configKey(clash[0])} = ${REGISTRY_PORT}: port ${REGISTRY_PORT} is the swarm's own registry's (${configKey("registry")} is empty, so the program runs one, as Docker's swarm tutorial does); choose another port, or set ${configKey("registry")} to a registry of your own`,
+      `Invalid config ${configKey(clash[0])} = ${port}: port ${port} is the swarm's own registry's (${configKey("registry")} is empty, so the program runs one, as Docker's swarm tutorial does); choose another port, another ${configKey("registryPort")}, or set ${configKey("registry")} to a registry of your own`,
     );
   }
 }

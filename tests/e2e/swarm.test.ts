@@ -40,7 +40,14 @@ const PORTS: Record<string, number> = {
 const OVERLAY = "e2e-swarm-overlay";
 const REGISTRY_SERVICE = "e2e-swarm-registry";
 const REGISTRY_VOLUME = "e2e-swarm-registry-data";
-const REPOSITORY = "127.0.0.1:5000/flask-bridge-e2e-swarm";
+/** Not 5000: the tutorial's host-mode app (the dev stack) may hold it on this machine. */
+const REGISTRY_PORT = 19005;
+const REPOSITORY = `127.0.0.1:${REGISTRY_PORT}/flask-bridge-e2e-swarm`;
+
+/** The harness's swarm config, with the swarm's own registry on a port of the suite's. */
+function stackConfig(replicas: number): Record<string, unknown> {
+  return { ...swarmStackConfig(replicas), "flask-bridge:registryPort": REGISTRY_PORT };
+}
 const HELLO = "Hello, World!";
 
 jest.setTimeout(15 * 60 * 1000);
@@ -132,7 +139,7 @@ beforeAll(async () => {
   await eventually(60_000, () => labelled(STACK).containers.length === 0);
   // A crashed earlier run's registry storage; its service went above.
   for (const volume of labelledVolumes()) docker("volume", "rm", volume);
-  stack = await freshStack(STACK, swarmStackConfig(2));
+  stack = await freshStack(STACK, stackConfig(2));
   const { result, plugins } = await pluginsServing(() =>
     timed("up (empty stack, 2 replicas)", timings, () => stack.up(RUN)),
   );
@@ -189,7 +196,7 @@ describe("the stack on a 3-node swarm", () => {
   it("pushes the image to the swarm's own registry, and every task runs that digest, pulled on its node", () => {
     expect(image.name).toBe(REPOSITORY);
     expect(image.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(image.registry?.address).toBe("127.0.0.1:5000");
+    expect(image.registry?.address).toBe(`127.0.0.1:${REGISTRY_PORT}`);
     expect(image.registry?.reference).toBe(`${REPOSITORY}@${image.digest}`);
     expect(image.registry?.service).toMatchObject({
       name: REGISTRY_SERVICE,
@@ -299,7 +306,7 @@ describe("the stack on a 3-node swarm", () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     })();
-    writeConfig(STACK, swarmStackConfig(3));
+    writeConfig(STACK, stackConfig(3));
     let result: Awaited<ReturnType<Stack["up"]>>;
     try {
       result = await timed("up (2 -> 3 replicas)", timings, () => stack.up(RUN));
@@ -346,14 +353,14 @@ describe("the stack on a 3-node swarm", () => {
       SERVICES.map((service) => [service, docker("service", "inspect", "--format", "{{.UpdatedAt}}", service)]),
     );
     // A closed loopback port: the engine's push is refused at once.
-    writeConfig(STACK, { ...swarmStackConfig(3), "flask-bridge:registry": "127.0.0.1:1" });
+    writeConfig(STACK, { ...stackConfig(3), "flask-bridge:registry": "127.0.0.1:1" });
     let message = "";
     try {
       await timed("up (refusing registry)", timings, () => stack.up(RUN));
     } catch (error) {
       message = String((error as Error).message);
     } finally {
-      writeConfig(STACK, swarmStackConfig(3));
+      writeConfig(STACK, stackConfig(3));
     }
     expect(message).toContain("127.0.0.1:1");
     expect(message).toMatch(/connection refused/);

@@ -461,6 +461,14 @@ describe("planTopology: the registry every node pulls from", () => {
     );
   });
 
+  it("publishes the swarm's own registry on registryPort", () => {
+    expect(registryOf({ registryPort: 19005, hostPort: 5000 })).toMatchObject({
+      address: "127.0.0.1:19005",
+      repository: "127.0.0.1:19005/flask-hello-world",
+      builtIn: { port: 19005, probeUrl: "http://127.0.0.1:19005/v2/" },
+    });
+  });
+
   it("runs the stand-in that the engine has, with its note", () => {
     const standIn = { ...OWN_REGISTRY, image: `sha256:${"7".repeat(64)}`, note: "stand-in" };
     expect(registryOf({}, { ...ON_SWARM, registry: standIn })?.builtIn).toMatchObject({
@@ -498,12 +506,12 @@ describe("planTopology: the registry every node pulls from", () => {
     [
       "the registry's port for the host-mode app",
       { hostPort: 5000 },
-      "Invalid config flask-bridge:hostPort = 5000: port 5000 is the swarm's own registry's (flask-bridge:registry is empty, so the program runs one, as Docker's swarm tutorial does); choose another port, or set flask-bridge:registry to a registry of your own",
+      "Invalid config flask-bridge:hostPort = 5000: port 5000 is the swarm's own registry's (flask-bridge:registry is empty, so the program runs one, as Docker's swarm tutorial does); choose another port, another flask-bridge:registryPort, or set flask-bridge:registry to a registry of your own",
     ],
     [
       "the registry's port for a published service",
       { customPorts: [5004, 5000] },
-      "Invalid config flask-bridge:customPorts[1] = 5000: port 5000 is the swarm's own registry's (flask-bridge:registry is empty, so the program runs one, as Docker's swarm tutorial does); choose another port, or set flask-bridge:registry to a registry of your own",
+      "Invalid config flask-bridge:customPorts[1] = 5000: port 5000 is the swarm's own registry's (flask-bridge:registry is empty, so the program runs one, as Docker's swarm tutorial does); choose another port, another flask-bridge:registryPort, or set flask-bridge:registry to a registry of your own",
     ],
     [
       "an image name with a digest",
