@@ -40,7 +40,11 @@ nodes() { docker ps -a --filter "label=$NODE_LABEL" --format '{{.Names}}' | sort
 build_node_image() {
   [ "$(docker image inspect -f '{{index .Config.Labels "flask-bridge.cluster.recipe"}}' "$NODE_IMAGE" 2>/dev/null)" = "$NODE_RECIPE" ] &&
     return 0
+  local old_id
+  old_id="$(docker image inspect -f '{{.Id}}' "$NODE_IMAGE" 2>/dev/null || true)"
   docker build -q --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$NODE_IMAGE" "$FB_REPO_ROOT/scripts/cluster" >/dev/null
+  # The older recipe's image, unless a worker still runs it (start_node replaces those).
+  if [ -n "$old_id" ]; then docker image rm "$old_id" >/dev/null 2>&1 || true; fi
 }
 
 init_manager() {

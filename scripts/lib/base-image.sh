@@ -94,12 +94,17 @@ fb_ensure_registry_image() {
     fb_log "ERROR: the new $FB_REGISTRY_STANDIN has no docker-registry package"
     return 1
   }
+  local first_id new_id
+  first_id="$(docker image inspect -f '{{.Id}}' "$FB_REGISTRY_STANDIN")"
   docker build -q --build-arg "BASE_IMAGE=$base" --build-arg "RECIPE=$FB_REGISTRY_STANDIN_RECIPE" \
     --build-arg "VERSIONS=docker-registry $versions" \
     -t "$FB_REGISTRY_STANDIN" "$FB_REPO_ROOT/scripts/cluster/registry" >/dev/null 2>>"$log" || return 1
-  if [ -n "$old_id" ] && [ "$old_id" != "$(docker image inspect -f '{{.Id}}' "$FB_REGISTRY_STANDIN")" ]; then
-    docker image rm "$old_id" >/dev/null 2>&1 || true
-  fi
+  new_id="$(docker image inspect -f '{{.Id}}' "$FB_REGISTRY_STANDIN")"
+  # The first step's image and the one this replaces, unless a container still uses them.
+  local id
+  for id in "$first_id" "$old_id"; do
+    if [ -n "$id" ] && [ "$id" != "$new_id" ]; then docker image rm "$id" >/dev/null 2>&1 || true; fi
+  done
   fb_log "<== registry image: $FB_REGISTRY_STANDIN (stand-in, docker-registry $versions) in $((SECONDS - t0))s"
 }
 

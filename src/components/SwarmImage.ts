@@ -49,9 +49,11 @@ export class SwarmImage extends pulumi.ComponentResource {
       : new command.local.Command(
           `${name}-remove-on-destroy`,
           {
+            // Every build of this stack goes, tagged or not: a build whose push was refused
+            // kept the refused registry's name, and no resource in the state holds it.
             delete: [
               '(docker image rm "$IMAGE" >/dev/null 2>&1 || ! docker image inspect "$IMAGE" >/dev/null 2>&1)',
-              'docker image prune --force --filter "label=flask-bridge.project=flask-bridge" --filter "label=flask-bridge.stack=$STACK" >/dev/null',
+              'docker image ls --quiet --filter "label=flask-bridge.project=flask-bridge" --filter "label=flask-bridge.stack=$STACK" | sort -u | xargs -r docker image rm --force >/dev/null',
             ].join(" && "),
             environment: { ...dockerEnv(args.engine), IMAGE: args.repository, STACK: args.stack },
           },

@@ -396,6 +396,8 @@ describe("the stack on a 3-node swarm", () => {
     expect(dockerLines("service", "ls", "--filter", `name=${REGISTRY_SERVICE}`, "-q")).toEqual([]);
     expect(labelledVolumes()).toEqual([]);
     expect(dockerLines("image", "ls", "-q", REPOSITORY)).toEqual([]);
+    // The refused registry's build too, which no resource held.
+    expect(labelled(STACK).images).toEqual([]);
   });
 
   it("leaves no node behind after cluster:down, when the suite started the cluster", async () => {
