@@ -61,11 +61,14 @@ export class SwarmRegistry extends pulumi.ComponentResource {
           containerSpec: {
             image: plan.image,
             // wget: busybox's in the official image, Debian's in setup's stand-in.
+            // 30 s, as the app's tasks (SWARM_HEALTHCHECK): on an emulated VM a 5 s check
+            // timed out while the push and the tasks' start loaded it, and Swarm killed the
+            // registry the workers were about to pull from.
             healthcheck: {
               tests: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${REGISTRY_CONTAINER_PORT}/v2/`],
               interval: "10s",
-              timeout: "5s",
-              startPeriod: "10s",
+              timeout: "30s",
+              startPeriod: "30s",
               retries: 3,
             },
             labels: toLabelList({ ...args.labels, "flask-bridge.role": "registry" }),

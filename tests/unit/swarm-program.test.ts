@@ -121,8 +121,8 @@ describe("the program in swarm mode", () => {
           healthcheck: {
             tests: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:5000/v2/"],
             interval: "10s",
-            timeout: "5s",
-            startPeriod: "10s",
+            timeout: "30s",
+            startPeriod: "30s",
             retries: 3,
           },
           labels: [...LABELS, { label: "flask-bridge.role", value: "registry" }],
