@@ -13,6 +13,7 @@ import { readConfig } from "./src/plan/config";
 import { ConfigError } from "./src/plan/errors";
 import type { ContainerOutput, ImageOutput, NetworkOutput, ServiceOutput } from "./src/plan/outputs";
 import { planTopology, type SwarmPlan } from "./src/plan/plan";
+import { ruleTransformation } from "./src/policy/ruleTransformation";
 
 const stack = pulumi.getStack();
 
@@ -36,8 +37,12 @@ const { plan, engine, platform } = (() => {
   }
 })();
 
-// The one Docker provider: every docker resource below inherits it from its component.
-const providers = [dockerProvider("docker", engine)];
+// Every component gets the one Docker provider, which its docker resources
+// inherit, and the stack's rules, which refuse a resource that breaks one.
+const opts: pulumi.ComponentResourceOptions = {
+  providers: [dockerProvider("docker", engine)],
+  transformations: [ruleTransformation()],
+};
 
 const flaskImage = new FlaskImage(
   "image",
@@ -50,7 +55,7 @@ const flaskImage = new FlaskImage(
     keepOnDestroy: plan.image.keepOnDestroy,
     engine,
   },
-  { providers },
+  opts,
 );
 
 function networkOutput(network: DockerNetwork): pulumi.Output<NetworkOutput> {
@@ -76,7 +81,7 @@ function engineStack(): {
       gateway: plan.network.gateway,
       labels: plan.labels,
     },
-    { providers },
+    opts,
   );
 
   const flaskContainers = plan.containers.map(
@@ -92,7 +97,7 @@ function engineStack(): {
         },
         // No dependsOn the whole FlaskImage: the image ID input already orders
         // create and destroy, and waiting on the remover cost ~1 s of every up.
-        { providers },
+        opts,
       ),
   );
 
@@ -104,11 +109,15 @@ function engineStack(): {
       );
   }
 
-  const readiness = new ReadinessProbe("readiness", {
-    targets: flaskContainers.map((container) => container.probeTarget),
-    engine,
-    timeoutSeconds: readyTimeoutSeconds(process.env),
-  });
+  const readiness = new ReadinessProbe(
+    "readiness",
+    {
+      targets: flaskContainers.map((container) => container.probeTarget),
+      engine,
+      timeoutSeconds: readyTimeoutSeconds(process.env),
+    },
+    opts,
+  );
 
   return {
     containers: byDockerName(flaskContainers.map((container) => container.output)),
@@ -134,13 +143,17 @@ function swarmStack(swarm: SwarmPlan): {
       gateway: swarm.network.gateway,
       labels: plan.labels,
     },
-    { providers },
+    opts,
   );
-  const clusterImage = new ClusterImage("cluster-image", {
-    imageName: plan.image.name,
-    imageId: flaskImage.repoDigest,
-    engine,
-  });
+  const clusterImage = new ClusterImage(
+    "cluster-image",
+    {
+      imageName: plan.image.name,
+      imageId: flaskImage.repoDigest,
+      engine,
+    },
+    opts,
+  );
   const services = swarm.services.map(
     (service) =>
       new SwarmService(
@@ -155,7 +168,7 @@ function swarmStack(swarm: SwarmPlan): {
           labels: plan.labels,
           engine,
         },
-        { providers },
+        opts,
       ),
   );
   return {

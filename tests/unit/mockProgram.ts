@@ -31,7 +31,13 @@ type Outputs = Record<string, any>;
 export async function runProgram(
   config: Record<string, string>,
   outputsOf: MockOutputs,
-  options: { swarmNodes?: number | null; declared?: Declared[]; engine?: Engine } = {},
+  options: {
+    swarmNodes?: number | null;
+    declared?: Declared[];
+    engine?: Engine;
+    /** Runs on the fresh module registry just before the program, e.g. to spy on one of its modules. */
+    beforeProgram?: () => void;
+  } = {},
 ) {
   const declared = options.declared ?? [];
   jest.resetModules();
@@ -62,6 +68,7 @@ export async function runProgram(
     "flask-bridge",
     "dev",
   );
+  options.beforeProgram?.();
   const shell = process.env;
   process.env = {};
   let program: Outputs;
