@@ -81,6 +81,10 @@ function build() {
   fs.renameSync(partial, BUNDLE);
 }
 
+// Pulumi's runner installs source-map-support, and Pulumi takes a whole stack
+// trace for every resource it registers: mapping each through @pulumi/*'s
+// source maps cost more than registering. Our errors are RunErrors, printed
+// without a trace, so V8's own traces (JavaScript positions) lose nothing.
 Error.prepareStackTrace = undefined;
 if (!isFresh()) build();
 module.exports = require(BUNDLE);
