@@ -7,13 +7,18 @@
 # has IPVS, unlike this machine's), a tiny busybox initramfs (Debian's kernel has
 # virtio_blk and ext4 as modules), and the stand-in base image
 # flask-bridge/debian-python:bookworm loaded into its dockerd, so an app build
-# on the VMs needs no registry and only the app's own layers travel between them.
+# on the VMs pulls nothing. Setup's registry image (registry:2, else its
+# stand-in flask-bridge/registry:bookworm) is loaded beside it: in swarm mode the
+# program runs the swarm's own registry on the manager, which cannot pull it
+# offline; the other VMs pull the app from that registry through the mesh.
 #
 # It is cached under $FLASK_BRIDGE_HOME/vm/base-<hash>; the hash covers this file,
-# scripts/vm/guest/, the kernel package and the base image's ID, so a change to
-# any of them builds a new disk (about 4 minutes) and a rerun reuses it.
+# scripts/vm/guest/, the kernel package and both images' IDs, so a change to any
+# of them builds a new disk (about 4 minutes) and a rerun reuses it.
 
 # shellcheck shell=bash
+# shellcheck source=../lib/base-image.sh
+source "$FB_REPO_ROOT/scripts/lib/base-image.sh"
 FBVM_GUEST_DIR="$FB_REPO_ROOT/scripts/vm/guest"
 FBVM_BASE_IMAGE="${FLASK_BRIDGE_BASE_IMAGE:-flask-bridge/debian-python:bookworm}"
 FBVM_DISK_SIZE=4G
@@ -26,8 +31,17 @@ fbvm_kernel_package() {
   apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
 }
 
+# The registry image setup left in this machine's engine: the official one, else the stand-in.
+fbvm_registry_image() {
+  local image
+  for image in "$FB_REGISTRY_IMAGE" "$FB_REGISTRY_STANDIN"; do
+    fbvm_local_docker image inspect "$image" >/dev/null 2>&1 && { echo "$image"; return 0; }
+  done
+  return 1
+}
+
 fbvm_base_disk() {
-  local kpkg image_id hash
+  local kpkg image_id registry_id hash
   kpkg="$(fbvm_kernel_package)"
   if [ -z "$kpkg" ]; then
     apt-get update -qq >/dev/null 2>&1 || true
@@ -36,22 +50,25 @@ fbvm_base_disk() {
   [ -n "$kpkg" ] || fb_die "apt knows no linux-image-amd64 kernel package (apt-get update failed?)"
   image_id="$(fbvm_local_docker image inspect -f '{{.Id}}' "$FBVM_BASE_IMAGE" 2>/dev/null)" ||
     fb_die "the base image $FBVM_BASE_IMAGE is not in this machine's engine; run npm run setup"
-  hash="$(cat "${BASH_SOURCE[0]}" "$FBVM_GUEST_DIR"/* | cat - <(echo "$kpkg $image_id") | sha256sum | cut -c1-12)"
+  FBVM_REGISTRY_IMAGE="$(fbvm_registry_image)" ||
+    fb_die "neither $FB_REGISTRY_IMAGE nor $FB_REGISTRY_STANDIN is in this machine's engine; run npm run setup"
+  registry_id="$(fbvm_local_docker image inspect -f '{{.Id}}' "$FBVM_REGISTRY_IMAGE")"
+  hash="$(cat "${BASH_SOURCE[0]}" "$FBVM_GUEST_DIR"/* | cat - <(echo "$kpkg $image_id $registry_id") | sha256sum | cut -c1-12)"
   FBVM_BASE="$FLASK_BRIDGE_HOME/vm/base-$hash"
   if [ -f "$FBVM_BASE/done" ]; then
     fb_log "VM base disk $hash (cached)"
     return 0
   fi
   local start=$SECONDS
-  fb_log "==> VM base disk $hash: Debian bookworm, $kpkg, docker.io, $FBVM_BASE_IMAGE; about 4 min, once"
+  fb_log "==> VM base disk $hash: Debian bookworm, $kpkg, docker.io, $FBVM_BASE_IMAGE, $FBVM_REGISTRY_IMAGE; about 4 min, once"
   local work="$FLASK_BRIDGE_HOME/vm/build-$hash"
   rm -rf "$work"
   mkdir -p "$work"
   # Steps, not `|| return 1`: that would switch set -e off inside them (lib/common.sh).
   fb_step "root filesystem, kernel $kpkg and ssh keys" fbvm_build_rootfs "$work" "$kpkg"
   fb_step "initramfs" fbvm_build_initrd "$work"
-  fb_step "base disk image (ext4, $FBVM_DISK_SIZE sparse) with $FBVM_BASE_IMAGE to load" fbvm_build_image "$work"
-  fb_step "first boot: docker load $FBVM_BASE_IMAGE, power off (about 2 min under emulation)" fbvm_provision "$work"
+  fb_step "base disk image (ext4, $FBVM_DISK_SIZE sparse) with $FBVM_BASE_IMAGE and $FBVM_REGISTRY_IMAGE to load" fbvm_build_image "$work"
+  fb_step "first boot: docker load both images, power off (about 2-3 min under emulation)" fbvm_provision "$work"
   rm -rf "$work/rootfs" "$work/kernel-pkg" "$work/initrd.d"
   touch "$work/done"
   # Older disks are unused now (a running cluster was started on this very disk or is down).
@@ -116,7 +133,7 @@ fbvm_build_rootfs() {
   # Every boot makes its own machine ID.
   : >"$rootfs/etc/machine-id"
   rm -f "$rootfs/var/lib/dbus/machine-id"
-  install -m 755 "$FBVM_GUEST_DIR/fbvm-network" "$FBVM_GUEST_DIR/fbvm-thin-save" "$rootfs/usr/local/sbin/"
+  install -m 755 "$FBVM_GUEST_DIR/fbvm-network" "$rootfs/usr/local/sbin/"
   install -m 644 "$FBVM_GUEST_DIR/fbvm-network.service" "$FBVM_GUEST_DIR/fbvm-provision.service" "$rootfs/etc/systemd/system/"
   install -d "$rootfs/etc/docker"
   install -m 644 "$FBVM_GUEST_DIR/daemon.json" "$rootfs/etc/docker/daemon.json"
@@ -160,7 +177,8 @@ EOF
 
 fbvm_build_image() {
   local work="$1"
-  fbvm_local_docker save "$FBVM_BASE_IMAGE" -o "$work/rootfs/var/tmp/fbvm-load.tar"
+  # One archive: the layers the images share (the stand-in is built FROM the base) are in it once.
+  fbvm_local_docker save "$FBVM_BASE_IMAGE" "$FBVM_REGISTRY_IMAGE" -o "$work/rootfs/var/tmp/fbvm-load.tar"
   mkfs.ext4 -q -F -L fbvm-root -d "$work/rootfs" "$work/disk.raw" "$FBVM_DISK_SIZE" >/dev/null
 }
 
@@ -175,7 +193,7 @@ fbvm_provision() {
     -drive "file=$work/disk.raw,format=raw,if=virtio,cache=unsafe,discard=unmap" \
     -nic none -serial "file:$console" -monitor none -display none </dev/null >/dev/null 2>&1 || true
   grep -q FBVM-PROVISIONED "$console" || {
-    fb_log "ERROR: the base disk's first boot did not load $FBVM_BASE_IMAGE; console: $console"
+    fb_log "ERROR: the base disk's first boot did not load $FBVM_BASE_IMAGE and $FBVM_REGISTRY_IMAGE; console: $console"
     return 1
   }
 }
