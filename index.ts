@@ -15,6 +15,7 @@ import { readConfig } from "./src/plan/config";
 import { ConfigError } from "./src/plan/errors";
 import type { ContainerOutput, ImageOutput, NetworkOutput, ServiceOutput } from "./src/plan/outputs";
 import { planTopology, type SwarmPlan } from "./src/plan/plan";
+import { ruleTransformation } from "./src/policy/ruleTransformation";
 
 const stack = pulumi.getStack();
 
@@ -40,8 +41,12 @@ const { plan, engine, platform, registryPassword } = (() => {
   }
 })();
 
-// The one Docker provider: every docker resource below inherits it from its component.
-const providers = [dockerProvider("docker", engine)];
+// Every component gets the one Docker provider, which its docker resources
+// inherit, and the stack's rules, which refuse a resource that breaks one.
+const opts: pulumi.ComponentResourceOptions = {
+  providers: [dockerProvider("docker", engine)],
+  transformations: [ruleTransformation()],
+};
 
 /** What the image output says in both modes. */
 const baseImageOutput = {
@@ -76,7 +81,7 @@ function engineStack(): {
       keepOnDestroy: plan.image.keepOnDestroy,
       engine,
     },
-    { providers },
+    opts,
   );
 
   const bridgeNetwork = new DockerNetwork(
@@ -88,7 +93,7 @@ function engineStack(): {
       gateway: plan.network.gateway,
       labels: plan.labels,
     },
-    { providers },
+    opts,
   );
 
   const flaskContainers = plan.containers.map(
@@ -104,7 +109,7 @@ function engineStack(): {
         },
         // No dependsOn the whole FlaskImage: the image ID input already orders
         // create and destroy, and waiting on the remover cost ~1 s of every up.
-        { providers },
+        opts,
       ),
   );
 
@@ -116,11 +121,15 @@ function engineStack(): {
       );
   }
 
-  const readiness = new ReadinessProbe("readiness", {
-    targets: flaskContainers.map((container) => container.probeTarget),
-    engine,
-    timeoutSeconds: readyTimeoutSeconds(process.env),
-  });
+  const readiness = new ReadinessProbe(
+    "readiness",
+    {
+      targets: flaskContainers.map((container) => container.probeTarget),
+      engine,
+      timeoutSeconds: readyTimeoutSeconds(process.env),
+    },
+    opts,
+  );
 
   return {
     image: pulumi
@@ -155,13 +164,13 @@ function swarmStack(swarm: SwarmPlan): {
       gateway: swarm.network.gateway,
       labels: plan.labels,
     },
-    { providers },
+    opts,
   );
   const { registry } = swarm;
   const ownRegistry =
     registry.builtIn === null
       ? undefined
-      : new SwarmRegistry("registry", { plan: registry.builtIn, labels: plan.labels, engine }, { providers });
+      : new SwarmRegistry("registry", { plan: registry.builtIn, labels: plan.labels, engine }, opts);
   const swarmImage = new SwarmImage(
     "image",
     {
@@ -177,7 +186,7 @@ function swarmStack(swarm: SwarmPlan): {
       engine,
       registry: ownRegistry,
     },
-    { providers },
+    opts,
   );
   const auth =
     registry.username === null
@@ -198,7 +207,7 @@ function swarmStack(swarm: SwarmPlan): {
           labels: plan.labels,
           engine,
         },
-        { providers },
+        opts,
       ),
   );
   const builtIn = registry.builtIn;

@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   const table = [
     `Node runtimes: medians of ${ROUNDS} rounds, alternating (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs, load ${os.loadavg()[0]?.toFixed(2)} at the end)`,
     "",
-    "| runtime | up until all answer | policy pack start | program load | preview, converged | destroy |",
+    "| runtime | up until all answer | language host start | program load | preview, converged | destroy |",
     "| --- | --- | --- | --- | --- | --- |",
     ...rows,
   ].join("\n");

@@ -13,7 +13,7 @@ import {
   noPortsOnHostOrNone,
   notPrivileged,
   workloadOf,
-} from "./rules";
+} from "../src/policy/rules";
 
 /** A rule for each container, and each Swarm service seen as one. */
 function containerRule(rule: (props: ContainerProps) => string | undefined) {

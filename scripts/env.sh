@@ -33,8 +33,6 @@ export PULUMI_SKIP_UPDATE_CHECK=true
 # The CLI's default is 4 per CPU (8 here). Creates and probes are mostly waiting
 # on dockerd; at 64 containers 32 cut destroy from 42 s to 31 s (bench/).
 export PULUMI_PARALLEL="${PULUMI_PARALLEL:-32}"
-# `npm run build` type-checks; the engine only needs the JavaScript (saves seconds a run).
-export PULUMI_NODEJS_TRANSPILE_ONLY=true
 # Node >= 22 keeps the modules it compiled here, so the program and the policy
 # pack start faster (bench/node.ts); Node 20 ignores it.
 export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE-$FLASK_BRIDGE_HOME/node-compile-cache}"

@@ -1,6 +1,6 @@
 /**
  * scripts/pulumi.sh pipes `up` and `preview` through this:
- *   pulumi ... | node --import tsx scripts/heal-output.ts RAW_LOG BUILD_LOG
+ *   pulumi ... | node --require tsx/cjs scripts/heal-output.ts RAW_LOG BUILD_LOG
  * Every line goes to RAW_LOG as Pulumi wrote it (colours stripped); the
  * image build's lines to BUILD_LOG; stdout gets the output with each provider
  * error said once, in a few lines (src/machine/providerErrors.ts).

@@ -1,6 +1,6 @@
 /**
  * scripts/pulumi.sh runs this before `up` and `preview`:
- *   node --import tsx scripts/heal.ts up|preview STACK [PULUMI ARGS...]
+ *   node --require tsx/cjs scripts/heal.ts up|preview STACK [PULUMI ARGS...]
  * It heals what an interrupted run or a forgetful machine left
  * (src/machine/heal.ts says what), says each thing it does in one line on
  * stderr, and prints the extra pulumi arguments on stdout, one per line.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the project's own pulumi on the dev stack (or $FB_STACK), on the local
-# backend: scripts/pulumi.sh up --yes. Extra arguments pass through. `up` and
-# `preview` always run the mandatory policy pack in policy/.
+# backend: scripts/pulumi.sh up --yes. Extra arguments pass through. The stack's
+# rules are the program's own (src/policy/), as for a plain `pulumi up`; the
+# policy pack in policy/ applies the same ones with `--policy-pack policy`.
 # Before `up` and `preview`, scripts/heal.ts heals what an interrupted run or a
 # machine that forgot the stack left (stale lock, pending operations, labelled
 # objects the state does not know; a refresh when the engine lacks what the
@@ -19,14 +20,13 @@ command -v pulumi >/dev/null || fb_die "no pulumi CLI yet; run: npm run setup"
 subcommand="$1"
 shift
 stack="${FB_STACK:-dev}"
-policy=()
 case "$subcommand" in
-  up | preview) policy=(--policy-pack "$FB_REPO_ROOT/policy") ;;
+  up | preview) ;;
   *) exec pulumi --non-interactive "$subcommand" --stack "$stack" "$@" ;;
 esac
 heal=()
 if [ "${FB_HEAL:-1}" != 0 ]; then
-  healed="$(node --import tsx "$here/heal.ts" "$subcommand" "$stack" "$@")" || exit 1
+  healed="$(node --require tsx/cjs "$here/heal.ts" "$subcommand" "$stack" "$@")" || exit 1
   [ -z "$healed" ] || mapfile -t heal <<<"$healed"
 fi
 build_log="$FB_LOG_DIR/build-$stack.log"
@@ -37,6 +37,6 @@ color=()
 # supervisor's SIGTERM) reaches Pulumi itself. The reader (scripts/heal-output.ts)
 # keeps Pulumi's raw text in $raw_log and the image build's lines in $build_log,
 # and says each provider error once.
-exec pulumi --non-interactive "$subcommand" --stack "$stack" "${color[@]}" "${policy[@]}" "${heal[@]}" "$@" > >(
-  node --import tsx "$here/heal-output.ts" "$raw_log" "$build_log"
+exec pulumi --non-interactive "$subcommand" --stack "$stack" "${color[@]}" "${heal[@]}" "$@" > >(
+  node --require tsx/cjs "$here/heal-output.ts" "$raw_log" "$build_log"
 ) 2>&1

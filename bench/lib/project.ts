@@ -51,7 +51,10 @@ export interface UpBreakdown {
 
 export const PHASES = [
   ["cli", "CLI start: state, backend (until the first language host starts)"],
-  ["policy", "policy pack: its language host and node load it (until the program's node starts)"],
+  [
+    "policy",
+    "language host: runtime info, plugin scan of node_modules, a policy pack if given (until the program's node starts)",
+  ],
   ["program", "program load: node, the program's modules (until our first resource registers)"],
   ["providers", "provider start: docker plugin spawned → its first resource step"],
   ["resources", "resource operations: first of ours registered → last container created"],
@@ -112,7 +115,7 @@ export interface Operation {
 
 /**
  * Runs scripts/pulumi.sh (what `npm run up|preview|destroy` run; up and
- * preview with the mandatory policy pack) on the bench stack, follows its
+ * preview, as npm runs them) on the bench stack, follows its
  * --event-log every 20 ms, and its process tree every 40 ms.
  */
 export async function runWrapper(

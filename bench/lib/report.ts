@@ -157,7 +157,7 @@ export function renderMarkdown(results: Results): string {
         "down: `terraform destroy -auto-approve` (`destroy_grace_seconds = 10`). Defaults otherwise (parallelism 10), local state.",
     );
     out.push(
-      "- **project**: `scripts/pulumi.sh up|preview|destroy` (what `npm run up|preview|destroy` run, policy pack included) on the stack `bench`; up returns when every probe has its answer.",
+      "- **project**: `scripts/pulumi.sh up|preview|destroy` (what `npm run up|preview|destroy` run; the stack's rules are checked in the program, no policy pack) on the stack `bench`; up returns when every probe has its answer.",
     );
     out.push("");
   };

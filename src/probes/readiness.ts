@@ -1,4 +1,5 @@
 import { type Docker, docker } from "./docker";
+import { runAsEntry } from "./entry";
 import { messageOf, type Waited, waitForPage, waitUntil } from "./http";
 
 /**
@@ -142,12 +143,4 @@ export async function main(
   return 1;
 }
 
-if (require.main === module) {
-  main(
-    process.env,
-    (text) => process.stdout.write(text),
-    (text) => process.stderr.write(text),
-  ).then((code) => {
-    process.exitCode = code;
-  });
-}
+runAsEntry(module, main);

@@ -1,3 +1,4 @@
+import { runAsEntry } from "./entry";
 import { messageOf, waitForPage } from "./http";
 
 /**
@@ -47,12 +48,4 @@ export async function main(
   return 1;
 }
 
-if (require.main === module) {
-  main(
-    process.env,
-    (text) => process.stdout.write(text),
-    (text) => process.stderr.write(text),
-  ).then((code) => {
-    process.exitCode = code;
-  });
-}
+runAsEntry(module, main);

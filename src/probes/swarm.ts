@@ -1,5 +1,6 @@
 import type { NodeOutput, TaskOutput } from "../plan/outputs";
 import { type Docker, docker } from "./docker";
+import { runAsEntry } from "./entry";
 import { ask, messageOf, sleep, type Waited } from "./http";
 
 /**
@@ -307,12 +308,4 @@ export async function main(
   return 1;
 }
 
-if (require.main === module) {
-  main(
-    process.env,
-    (text) => process.stdout.write(text),
-    (text) => process.stderr.write(text),
-  ).then((code) => {
-    process.exitCode = code;
-  });
-}
+runAsEntry(module, main);

@@ -13,6 +13,7 @@ import {
   httpGet,
   inspect,
   labelled,
+  POLICY_PACK,
   pluginsServing,
   printTimings,
   pulumiCommand,
@@ -226,41 +227,72 @@ describe("faults and recovery", () => {
   });
 });
 
-describe("the policy pack", () => {
-  it("rejects a violating program with its message, before anything is created", async () => {
-    const ws = await import("@pulumi/pulumi/automation");
-    const dockerProvider = await import("@pulumi/docker");
-    const violating = await ws.LocalWorkspace.createOrSelectStack(
-      {
-        stackName: "e2e-policy",
-        projectName: "flask-bridge-policy-check",
-        // A host-mode container that publishes a port and runs privileged, and a
-        // Swarm service with no healthcheck.
-        program: async () => {
-          new dockerProvider.Container("rogue", {
+/**
+ * A host-mode container that publishes a port and runs privileged, and a Swarm
+ * service with no healthcheck, with the program's own rules when given them.
+ */
+async function rogueStack(
+  transformations: import("@pulumi/pulumi").ResourceTransformation[],
+): Promise<import("@pulumi/pulumi/automation").Stack> {
+  const ws = await import("@pulumi/pulumi/automation");
+  const dockerProvider = await import("@pulumi/docker");
+  return ws.LocalWorkspace.createOrSelectStack(
+    {
+      stackName: "e2e-policy",
+      projectName: "flask-bridge-policy-check",
+      program: async () => {
+        new dockerProvider.Container(
+          "rogue",
+          {
             name: "e2e-policy-rogue",
             image: "flask-bridge/debian-python:bookworm",
             networkMode: "host",
             ports: [{ internal: 5000, external: 16999 }],
             privileged: true,
-          });
-          new dockerProvider.Service("rogue-service", {
+          },
+          { transformations },
+        );
+        new dockerProvider.Service(
+          "rogue-service",
+          {
             name: "e2e-policy-rogue-service",
             taskSpec: { containerSpec: { image: "flask-bridge/debian-python:bookworm" } },
             endpointSpec: { ports: [{ targetPort: 5000, publishedPort: 16998 }] },
-          });
-        },
+          },
+          { transformations },
+        );
       },
-      {
-        pulumiCommand: await pulumiCommand(),
-        // The engine starts the policy pack in the program's directory, where
-        // @pulumi/policy reads a package.json; an inline program has none of its own.
-        workDir: inlineWorkDir(),
-        projectSettings: { name: "flask-bridge-policy-check", runtime: "nodejs" },
-      },
-    );
+    },
+    {
+      pulumiCommand: await pulumiCommand(),
+      // The engine starts the policy pack in the program's directory, where
+      // @pulumi/policy reads a package.json; an inline program has none of its own.
+      workDir: inlineWorkDir(),
+      projectSettings: { name: "flask-bridge-policy-check", runtime: "nodejs" },
+    },
+  );
+}
+
+describe("the stack's rules", () => {
+  it("in the program: refuse the first violating resource, by name, in one line, before anything is created", async () => {
+    const { ruleTransformation } = await import("../../src/policy/ruleTransformation");
+    const violating = await rogueStack([ruleTransformation()]);
     try {
-      const attempt = violating.preview(RUN);
+      const attempt = violating.up({ ...RUN, onOutput: () => undefined });
+      await expect(attempt).rejects.toThrow(
+        "error: the stack's rules refuse rogue: container e2e-policy-rogue in host mode declares ports; Docker discards them and the provider would replace the container on every run; container e2e-policy-rogue is privileged; container e2e-policy-rogue has no healthcheck",
+      );
+      await expect(attempt).rejects.not.toThrow(/at new |\.ts:\d+/);
+      expect(dockerLines("ps", "-a", "--filter", "name=e2e-policy-rogue", "--format", "{{.Names}}")).toEqual([]);
+    } finally {
+      await violating.workspace.removeStack("e2e-policy", { force: true });
+    }
+  });
+
+  it("as the policy pack: reject a violating program with every message, before anything is created", async () => {
+    const violating = await rogueStack([]);
+    try {
+      const attempt = violating.preview({ ...RUN, policyPacks: [POLICY_PACK] });
       await expect(attempt).rejects.toThrow(/no-ports-on-host-or-none/);
       await expect(attempt).rejects.toThrow(
         "container e2e-policy-rogue in host mode declares ports; Docker discards them and the provider would replace the container on every run",

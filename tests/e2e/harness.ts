@@ -14,8 +14,10 @@ import * as yaml from "js-yaml";
  */
 
 export const REPO_ROOT = path.join(__dirname, "..", "..");
-/** Options for every up and preview: plain output and the mandatory policy pack, as `npm run up` runs it. */
-export const RUN = Object.freeze({ color: "never" as const, policyPacks: [path.join(REPO_ROOT, "policy")] });
+/** Options for every up and preview: plain output, as `npm run up` runs it (the stack's rules are the program's). */
+export const RUN = Object.freeze({ color: "never" as const });
+/** The same rules as a policy pack, for `--policy-pack policy`. */
+export const POLICY_PACK = path.join(REPO_ROOT, "policy");
 const NETCHECK = fs.readFileSync(path.join(__dirname, "fixtures", "netcheck.py"), "utf8");
 
 /**

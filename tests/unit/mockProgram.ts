@@ -40,7 +40,14 @@ type Outputs = Record<string, any>;
 export async function runProgram(
   config: Record<string, string>,
   outputsOf: MockOutputs,
-  options: { swarmNodes?: number | null; declared?: Declared[]; engine?: Engine; registryFacts?: RegistryFacts } = {},
+  options: {
+    swarmNodes?: number | null;
+    declared?: Declared[];
+    engine?: Engine;
+    registryFacts?: RegistryFacts;
+    /** Runs on the fresh module registry just before the program, e.g. to spy on one of its modules. */
+    beforeProgram?: () => void;
+  } = {},
 ) {
   const declared = options.declared ?? [];
   jest.resetModules();
@@ -73,6 +80,7 @@ export async function runProgram(
     "flask-bridge",
     "dev",
   );
+  options.beforeProgram?.();
   const shell = process.env;
   process.env = {};
   let program: Outputs;

@@ -7,7 +7,7 @@ import {
   SERVICE_TYPE,
   type ServiceProps,
   workloadOf,
-} from "../../policy/rules";
+} from "../../src/policy/rules";
 
 const healthy = { tests: ["CMD", "bash", "/app/healthcheck.sh"] };
 const kind = (value: string) => [{ label: "flask-bridge.network-kind", value }];

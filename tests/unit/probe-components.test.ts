@@ -175,12 +175,14 @@ describe("the probes' sources", () => {
   it("hash each probe with the files it imports, so an edit to a helper probes again", () => {
     expect(sourceFiles("src/probes/readiness.ts")).toEqual([
       "src/probes/docker.ts",
+      "src/probes/entry.ts",
       "src/probes/http.ts",
       "src/probes/readiness.ts",
     ]);
     expect(sourceFiles("src/probes/swarm.ts")).toEqual([
       "src/plan/outputs.ts",
       "src/probes/docker.ts",
+      "src/probes/entry.ts",
       "src/probes/http.ts",
       "src/probes/swarm.ts",
     ]);

@@ -1,6 +1,8 @@
 /**
- * The policy pack's rules as pure functions over the container properties the
- * engine reports, so plain jest tests them without the policy runtime. Swarm
+ * The stack's rules as pure functions over the container properties as
+ * declared, so plain jest tests them without the policy runtime. The program
+ * applies them to every resource it declares (enforceRules.ts), and the policy
+ * pack in policy/ applies the same functions for `--policy-pack policy`. Swarm
  * services are checked by the same rules, seen as containers (serviceAsContainer).
  *
  * Only what src/plan/plan.ts cannot see is checked here: the resources as the
