@@ -377,19 +377,20 @@ describe("Swarm's defaults (VIP, ingress) on 3 VMs with their own kernels", () =
     }
     expect([...nodes].sort()).toEqual(["fbvm-1", "fbvm-2", "fbvm-3"]);
     // Every node has that very build (the same image ID as on the manager, where it was built),
-    // and every running task container on it runs it.
+    // and every running task container on it runs it: by image ID, since `docker ps` shows
+    // a tag instead of the pinned reference where one names the image (the manager's push tag).
     const builtId = manager("image", "inspect", "--format", "{{.Id}}", reference);
     for (const node of swarmNodes()) {
       const [id, ...containers] = lines(
         onNode(
           node.address,
-          `docker image inspect --format '{{.Id}}' '${reference}' && docker ps --format '{{.Label "com.docker.swarm.service.name"}} {{.Image}}'`,
+          `docker image inspect --format '{{.Id}}' '${reference}' && docker ps -q | xargs -r docker inspect --format '{{index .Config.Labels "com.docker.swarm.service.name"}} {{.Image}}'`,
         ),
       );
       expect([node.name, id]).toEqual([node.name, builtId]);
       const running = containers.map((line) => line.split(" ")).filter(([name]) => SERVICES.includes(name ?? ""));
       expect(running.length).toBeGreaterThan(0);
-      expect([node.name, new Set(running.map(([, ran]) => ran))]).toEqual([node.name, new Set([reference])]);
+      expect([node.name, new Set(running.map(([, ran]) => ran))]).toEqual([node.name, new Set([builtId])]);
     }
   });
 
