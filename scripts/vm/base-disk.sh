@@ -203,7 +203,13 @@ fbvm_build_seeded_registry() {
   fbvm_local_docker cp "$name:/var/lib/registry" "$work/seed/registry"
   fbvm_local_docker rm -f "$name" >/dev/null
   printf 'FROM %s\nCOPY registry/ /var/lib/registry/\n' "$FBVM_REGISTRY_IMAGE" >"$work/seed/Dockerfile"
-  fbvm_local_docker build -q -t "$FBVM_SEEDED_REGISTRY" "$work/seed" >/dev/null
+  # The legacy builder's notice and any error go to a log, said only on failure.
+  local log="$FB_LOG_DIR/vm-seed-registry.log"
+  fbvm_local_docker build -q -t "$FBVM_SEEDED_REGISTRY" "$work/seed" >/dev/null 2>"$log" || {
+    fb_log "ERROR: building $FBVM_SEEDED_REGISTRY failed; last lines of $log:"
+    tail -n 20 "$log" >&2
+    return 1
+  }
   rm -rf "$work/seed"
 }
 
