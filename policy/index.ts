@@ -7,11 +7,9 @@ import {
 } from "@pulumi/policy";
 import {
   type ContainerProps,
-  hasHealthcheck,
   hostModeOnlyWhereMeant,
   type NamedContainer,
-  noPortsOnHostOrNone,
-  notPrivileged,
+  RESOURCE_RULES,
   workloadOf,
 } from "../src/policy/rules";
 
@@ -56,21 +54,11 @@ function containersOf(args: StackValidationArgs): NamedContainer[] {
 new PolicyPack("flask-bridge", {
   enforcementLevel: "mandatory",
   policies: [
-    {
-      name: "no-ports-on-host-or-none",
-      description: "Host- and none-mode containers and services declare no ports.",
-      validateResource: containerRule(noPortsOnHostOrNone),
-    },
-    {
-      name: "no-privileged-containers",
-      description: "No container runs privileged.",
-      validateResource: containerRule(notPrivileged),
-    },
-    {
-      name: "healthcheck-required",
-      description: "Every container and service has a healthcheck.",
-      validateResource: containerRule(hasHealthcheck),
-    },
+    ...RESOURCE_RULES.map(({ name, description, check }) => ({
+      name,
+      description,
+      validateResource: containerRule(check),
+    })),
     {
       name: "host-mode-only-where-meant",
       description: "Only the stack's one host-mode container or service uses host networking.",

@@ -1,13 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import {
-  type ContainerProps,
-  hasHealthcheck,
-  hostModeOnlyWhereMeant,
-  type NamedContainer,
-  noPortsOnHostOrNone,
-  notPrivileged,
-  workloadOf,
-} from "./rules";
+import { type ContainerProps, hostModeOnlyWhereMeant, type NamedContainer, RESOURCE_RULES, workloadOf } from "./rules";
 
 /**
  * The policy pack's rules, applied by the program itself as each resource is
@@ -26,7 +18,7 @@ export class RuleChecker {
     const before = hostModeOnlyWhereMeant(this.workloads);
     this.workloads.push({ name, props: named });
     const stackWide = hostModeOnlyWhereMeant(this.workloads).filter((violation) => !before.includes(violation));
-    const own = [noPortsOnHostOrNone, notPrivileged, hasHealthcheck].map((rule) => rule(named));
+    const own = RESOURCE_RULES.map(({ check }) => check(named));
     return [...own.filter((violation): violation is string => violation !== undefined), ...stackWide];
   }
 }

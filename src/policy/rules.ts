@@ -114,3 +114,22 @@ export function hostModeOnlyWhereMeant(containers: NamedContainer[]): string[] {
   }
   return violations;
 }
+
+/** The rules for each container or service, named as the policy pack reports them; the program applies the same list. */
+export const RESOURCE_RULES: readonly {
+  name: string;
+  description: string;
+  check: (props: ContainerProps) => string | undefined;
+}[] = [
+  {
+    name: "no-ports-on-host-or-none",
+    description: "Host- and none-mode containers and services declare no ports.",
+    check: noPortsOnHostOrNone,
+  },
+  { name: "no-privileged-containers", description: "No container runs privileged.", check: notPrivileged },
+  {
+    name: "healthcheck-required",
+    description: "Every container and service has a healthcheck.",
+    check: hasHealthcheck,
+  },
+];

@@ -227,13 +227,8 @@ describe("faults and recovery", () => {
   });
 });
 
-/**
- * A host-mode container that publishes a port and runs privileged, and a Swarm
- * service with no healthcheck, with the program's own rules when given them.
- */
-async function rogueStack(
-  transformations: import("@pulumi/pulumi").ResourceTransformation[],
-): Promise<import("@pulumi/pulumi/automation").Stack> {
+/** A host-mode container that publishes a port and runs privileged, and a Swarm service with no healthcheck. */
+async function rogueStack(): Promise<import("@pulumi/pulumi/automation").Stack> {
   const ws = await import("@pulumi/pulumi/automation");
   const dockerProvider = await import("@pulumi/docker");
   return ws.LocalWorkspace.createOrSelectStack(
@@ -241,26 +236,18 @@ async function rogueStack(
       stackName: "e2e-policy",
       projectName: "flask-bridge-policy-check",
       program: async () => {
-        new dockerProvider.Container(
-          "rogue",
-          {
-            name: "e2e-policy-rogue",
-            image: "flask-bridge/debian-python:bookworm",
-            networkMode: "host",
-            ports: [{ internal: 5000, external: 16999 }],
-            privileged: true,
-          },
-          { transformations },
-        );
-        new dockerProvider.Service(
-          "rogue-service",
-          {
-            name: "e2e-policy-rogue-service",
-            taskSpec: { containerSpec: { image: "flask-bridge/debian-python:bookworm" } },
-            endpointSpec: { ports: [{ targetPort: 5000, publishedPort: 16998 }] },
-          },
-          { transformations },
-        );
+        new dockerProvider.Container("rogue", {
+          name: "e2e-policy-rogue",
+          image: "flask-bridge/debian-python:bookworm",
+          networkMode: "host",
+          ports: [{ internal: 5000, external: 16999 }],
+          privileged: true,
+        });
+        new dockerProvider.Service("rogue-service", {
+          name: "e2e-policy-rogue-service",
+          taskSpec: { containerSpec: { image: "flask-bridge/debian-python:bookworm" } },
+          endpointSpec: { ports: [{ targetPort: 5000, publishedPort: 16998 }] },
+        });
       },
     },
     {
@@ -274,23 +261,28 @@ async function rogueStack(
 }
 
 describe("the stack's rules", () => {
-  it("in the program: refuse the first violating resource, by name, in one line, before anything is created", async () => {
-    const { ruleTransformation } = await import("../../src/policy/ruleTransformation");
-    const violating = await rogueStack([ruleTransformation()]);
+  it("in the program: refuse the violating resource, by name, in one line, before anything is created", async () => {
+    // A program of its own (not inline): the language host runs it in its own
+    // process, as `pulumi up` runs the project.
+    const ws = await import("@pulumi/pulumi/automation");
+    const rogue = await ws.LocalWorkspace.createOrSelectStack(
+      { stackName: "e2e-rules", workDir: path.join(__dirname, "fixtures", "rogue") },
+      { pulumiCommand: await pulumiCommand() },
+    );
     try {
-      const attempt = violating.up({ ...RUN, onOutput: () => undefined });
+      const attempt = rogue.up({ ...RUN, onOutput: () => undefined });
       await expect(attempt).rejects.toThrow(
-        "error: the stack's rules refuse rogue: container e2e-policy-rogue in host mode declares ports; Docker discards them and the provider would replace the container on every run; container e2e-policy-rogue is privileged; container e2e-policy-rogue has no healthcheck",
+        "error: the stack's rules refuse rogue: container e2e-rules-rogue in host mode declares ports; Docker discards them and the provider would replace the container on every run; container e2e-rules-rogue is privileged; container e2e-rules-rogue has no healthcheck",
       );
       await expect(attempt).rejects.not.toThrow(/at new |\.ts:\d+/);
-      expect(dockerLines("ps", "-a", "--filter", "name=e2e-policy-rogue", "--format", "{{.Names}}")).toEqual([]);
+      expect(dockerLines("ps", "-a", "--filter", "name=e2e-rules-rogue", "--format", "{{.Names}}")).toEqual([]);
     } finally {
-      await violating.workspace.removeStack("e2e-policy", { force: true });
+      await rogue.workspace.removeStack("e2e-rules", { force: true });
     }
   });
 
   it("as the policy pack: reject a violating program with every message, before anything is created", async () => {
-    const violating = await rogueStack([]);
+    const violating = await rogueStack();
     try {
       const attempt = violating.preview({ ...RUN, policyPacks: [POLICY_PACK] });
       await expect(attempt).rejects.toThrow(/no-ports-on-host-or-none/);

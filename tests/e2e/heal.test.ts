@@ -352,14 +352,19 @@ describe("on a second machine (npm run remote:up)", () => {
     await stack.destroy({ color: "never" });
     const up = wrapperUp(REMOTE_STACK, env);
     const done = finished(up, 5 * 60_000);
-    await outputMatches(up, /docker:index:Container \S+ creating/, 5 * 60_000);
+    // The network's create is the first work on the machine, and the provider
+    // waits 2 s after it: the reboot lands while the up is creating.
+    await outputMatches(up, /docker:index:Network \S+ creating/, 5 * 60_000);
     docker("restart", "-t", "0", MACHINE);
     // Without ssh keep-alives the cut connection may never fail: a user's Ctrl-C, then kill -9.
     const ended = await Promise.race([done, new Promise<null>((resolve) => setTimeout(() => resolve(null), 90_000))]);
     if (ended === null) await killHard(up);
-    const first = ended ?? (await done);
-    expect(first.code).not.toBe(0);
-    timings["reboot: the cut up ended by itself (1) or was killed (0)"] = ended === null ? 0 : 1;
+    await done;
+    // How the cut up ended is the race's, not the product's: it fails, or, when
+    // the machine is back within the provider's retries, it may even finish
+    // (the apps restart with the machine). Either way the next up must converge.
+    timings["reboot: the cut up failed (1), finished (2) or was killed (0)"] =
+      ended === null ? 0 : ended.code === 0 ? 2 : 1;
     // remote:up again, as a user would after a reboot: it reuses the running machine and prints its address.
     env = await machineUp();
     const next = await timed("reboot mid-up → npm run up", timings, () => npmRun("up", REMOTE_STACK, env));
