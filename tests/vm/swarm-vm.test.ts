@@ -4,7 +4,7 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
+import { LocalWorkspace, type Stack, type UpResult } from "@pulumi/pulumi/automation";
 import type { ImageOutput, ServiceOutput } from "../../src/plan/outputs";
 import {
   printTimings,
@@ -43,6 +43,7 @@ const REGISTRY = "127.0.0.1:5000";
 const REGISTRY_SERVICE = "e2e-vm-registry";
 const REGISTRY_VOLUME = "e2e-vm-registry-data";
 const CLUSTER_SCRIPT = path.join(REPO_ROOT, "scripts", "cluster.sh");
+const APP_SOURCE = path.join(REPO_ROOT, "app", "app.py");
 const CLUSTER_ENV = path.join(process.env.FLASK_BRIDGE_HOME ?? "", "vm", "run", "cluster.env");
 
 function config(replicas: number): Record<string, unknown> {
@@ -437,6 +438,59 @@ describe("Swarm's defaults (VIP, ingress) on 3 VMs with their own kernels", () =
   it("previews no change", async () => {
     const preview = await timed("preview", timings, () => stack.preview({ ...RUN, expectNoChanges: true }));
     expect(Object.keys(preview.changeSummary)).toEqual(["same"]);
+  });
+
+  it("fails up naming a registry that refuses the push, before any service changes; the next up converges", async () => {
+    const specs = (): string[] =>
+      SERVICES.map((service) =>
+        manager("service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}} {{.UpdatedAt}}", service),
+      );
+    const before = specs();
+    // A closed port on the manager, where the engine pushes from: refused at once.
+    writeConfig(STACK, { ...config(3), "flask-bridge:registry": "127.0.0.1:1" });
+    let message = "";
+    try {
+      await timed("up (refusing registry)", timings, () => stack.up(RUN));
+    } catch (error) {
+      message = String((error as Error).message);
+    } finally {
+      writeConfig(STACK, config(3));
+    }
+    expect(message).toContain("127.0.0.1:1");
+    expect(message).toMatch(/connection refused/);
+    expect(specs()).toEqual(before);
+    const result = await timed("up (registry restored)", timings, () => stack.up(RUN));
+    expect(result.summary.result).toBe("succeeded");
+    expect(specs()).toEqual(before);
+  });
+
+  it("rolls a rebuild of app/ over every task, start-first, with no failed request on any node", async () => {
+    const before = image.digest;
+    const original = fs.readFileSync(APP_SOURCE, "utf8");
+    const urls = SERVICES.flatMap((service) => swarmNodes().map((node) => `http://${node.address}:${PORTS[service]}/`));
+    let outcome: Awaited<ReturnType<typeof whileRequesting<UpResult>>>;
+    try {
+      // A change to app/ that keeps the page: a new last layer, so a new digest.
+      fs.writeFileSync(APP_SOURCE, `${original}\n# e2e rebuild ${Date.now()}\n`);
+      outcome = await timed("rebuild of app/ (up)", timings, () => whileRequesting(urls, stack.up(RUN), 5000));
+    } finally {
+      fs.writeFileSync(APP_SOURCE, original);
+    }
+    const { result, sent, failed } = outcome;
+    process.stdout.write(`\nrebuild: ${sent} requests during the rolling update, ${failed.length} failed\n`);
+    expect(failed).toEqual([]);
+    expect(sent).toBeGreaterThan(urls.length);
+    image = result.outputs.image?.value;
+    expect(image.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(image.digest).not.toBe(before);
+    const reference = `${REGISTRY}/${IMAGE_NAME}@${image.digest}`;
+    expect(image.registry?.reference).toBe(reference);
+    for (const service of SERVICES) {
+      expect(
+        manager("service", "inspect", "--format", "{{.Spec.UpdateConfig.Order}} {{.UpdateStatus.State}}", service),
+      ).toBe("start-first completed");
+      expect(taskImages(service)).toEqual([reference, reference, reference]);
+    }
   });
 
   it("keeps every URL answering on every node while a node drains, and after", async () => {
