@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { dockerEnv, type Engine } from "../plan/engine";
 import { ConfigError } from "../plan/errors";
 import type { ContainerPlan } from "../plan/plan";
+import { PROJECT_DIR } from "../projectDir";
 
 /**
  * Host ports held by someone else, found before any resource is declared.
@@ -142,7 +143,7 @@ const HOLDERS_MARK = "--- holders";
  * listening socket "inode pid cgroup-id argv0": everything in one round trip.
  * A shell script, because `sh` is what every machine has.
  */
-const LISTENERS_SCRIPT = path.join(__dirname, "listeners.sh");
+const LISTENERS_SCRIPT = path.join(PROJECT_DIR, "src", "machine", "listeners.sh");
 
 /**
  * Runs LISTENERS_SCRIPT on the engine's machine: over ssh for ssh://, else in a

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { PROJECT_DIR } from "../projectDir";
 
 /**
  * How a component runs a probe: `node --require tsx/cjs <file>` in the
@@ -11,9 +12,6 @@ import * as path from "node:path";
  * 179 against 257 ms on Node 22 and 113 against 193 ms on Node 24 (2 shared
  * cores; `node -e 0` alone: 85, 31 and 30 ms).
  */
-/** Where package.json and node_modules are: two levels above src/probes. */
-export const PROJECT_DIR = path.resolve(__dirname, "..", "..");
-
 export interface ProbeCommand {
   /** What `create` runs: one short line, because the command provider repeats it in every error. */
   create: string;
