@@ -3,7 +3,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { dockerEnv, type Engine } from "../plan/engine";
 import type { BuiltInRegistryPlan } from "../plan/plan";
-import { PROJECT_DIR, type ProbeCommand, sourceHash } from "../probes/command";
+import { type ProbeCommand, sourceHash } from "../probes/command";
+import { PROJECT_DIR } from "../projectDir";
 import { toLabelList } from "./labels";
 
 export interface SwarmRegistryArgs {
