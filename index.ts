@@ -1,14 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterImage } from "./src/components/ClusterImage";
 import { DockerNetwork } from "./src/components/DockerNetwork";
 import { dockerProvider } from "./src/components/dockerProvider";
 import { FlaskContainer } from "./src/components/FlaskContainer";
 import { FlaskImage } from "./src/components/FlaskImage";
 import { ReadinessProbe, readyTimeoutSeconds } from "./src/components/ReadinessProbe";
+import { SwarmImage } from "./src/components/SwarmImage";
+import { SwarmRegistry } from "./src/components/SwarmRegistry";
 import { SwarmService } from "./src/components/SwarmService";
 import { resolveEngine } from "./src/machine/engine";
 import { baseImageOverride, readEngineFacts } from "./src/machine/engineFacts";
 import { checkHostPortsFree } from "./src/machine/hostPorts";
+import { readRegistryFacts } from "./src/machine/registryFacts";
 import { readConfig } from "./src/plan/config";
 import { ConfigError } from "./src/plan/errors";
 import type { ContainerOutput, ImageOutput, NetworkOutput, ServiceOutput } from "./src/plan/outputs";
@@ -20,7 +22,7 @@ const stack = pulumi.getStack();
 // Read config, ask the machine, plan: all before any resource is declared, so
 // bad input or a silent engine fails in one line with nothing half-made.
 // RunError: Pulumi prints its message alone, without a stack trace.
-const { plan, engine, platform } = (() => {
+const { plan, engine, platform, registryPassword } = (() => {
   try {
     const config = readConfig();
     const engine = resolveEngine({ env: process.env, dockerConfigHost: new pulumi.Config("docker").get("host") });
@@ -29,9 +31,11 @@ const { plan, engine, platform } = (() => {
       engine,
       swarm: facts.swarm,
       baseImageOverride: baseImageOverride(engine, config.baseImage),
+      // Only a manager has a node ID, and only the swarm's own registry needs it.
+      registry: facts.swarm !== null && config.registry === "" ? readRegistryFacts(engine) : null,
     });
     checkHostPortsFree(plan.containers, config.bindAddress, stack, engine, plan.image.baseImage);
-    return { plan, engine, platform: facts.platform };
+    return { plan, engine, platform: facts.platform, registryPassword: pulumi.secret(config.registryPassword) };
   } catch (error) {
     throw error instanceof ConfigError ? new pulumi.RunError(error.message) : error;
   }
@@ -44,19 +48,12 @@ const opts: pulumi.ComponentResourceOptions = {
   transformations: [ruleTransformation()],
 };
 
-const flaskImage = new FlaskImage(
-  "image",
-  {
-    imageName: plan.image.name,
-    context: "./app",
-    baseImage: plan.image.baseImage,
-    platform,
-    stack,
-    keepOnDestroy: plan.image.keepOnDestroy,
-    engine,
-  },
-  opts,
-);
+/** What the image output says in both modes. */
+const baseImageOutput = {
+  baseImage: plan.image.baseImage,
+  configuredBaseImage: plan.image.configuredBaseImage,
+  standInNote: plan.image.standInNote,
+};
 
 function networkOutput(network: DockerNetwork): pulumi.Output<NetworkOutput> {
   return pulumi
@@ -66,12 +63,27 @@ function networkOutput(network: DockerNetwork): pulumi.Output<NetworkOutput> {
 
 /** The tutorial's containers on this one engine. */
 function engineStack(): {
+  image: pulumi.Output<ImageOutput>;
   containers: pulumi.Output<Record<string, ContainerOutput>>;
   /** The user-defined bridge. */
   network: pulumi.Output<NetworkOutput>;
   /** What each container's probe saw: "Hello, World!" from the host, or "lo" for the none container. */
   probes: pulumi.Output<Record<string, string>>;
 } {
+  const flaskImage = new FlaskImage(
+    "image",
+    {
+      imageName: plan.image.name,
+      context: "./app",
+      baseImage: plan.image.baseImage,
+      platform,
+      stack,
+      keepOnDestroy: plan.image.keepOnDestroy,
+      engine,
+    },
+    opts,
+  );
+
   const bridgeNetwork = new DockerNetwork(
     "network",
     {
@@ -120,14 +132,23 @@ function engineStack(): {
   );
 
   return {
+    image: pulumi
+      .all([flaskImage.imageName, flaskImage.repoDigest])
+      .apply(([name, digest]) => ({ name, digest, ...baseImageOutput })),
     containers: byDockerName(flaskContainers.map((container) => container.output)),
     network: networkOutput(bridgeNetwork),
     probes: readiness.results,
   };
 }
 
-/** The same containers as services of the swarm this engine manages. */
+/**
+ * The same containers as services of the swarm this engine manages. The image
+ * reaches every node through a registry: the user's, or the swarm's own
+ * registry service. Nothing here knows how the swarm was made.
+ */
 function swarmStack(swarm: SwarmPlan): {
+  /** Built, pushed, and pinned by digest. */
+  image: pulumi.Output<ImageOutput>;
   /** The overlay. */
   network: pulumi.Output<NetworkOutput>;
   /** Per service its DNS name, VIP, URLs, replicas and tasks. */
@@ -145,15 +166,32 @@ function swarmStack(swarm: SwarmPlan): {
     },
     opts,
   );
-  const clusterImage = new ClusterImage(
-    "cluster-image",
+  const { registry } = swarm;
+  const ownRegistry =
+    registry.builtIn === null
+      ? undefined
+      : new SwarmRegistry("registry", { plan: registry.builtIn, labels: plan.labels, engine }, opts);
+  const swarmImage = new SwarmImage(
+    "image",
     {
-      imageName: plan.image.name,
-      imageId: flaskImage.repoDigest,
+      repository: registry.repository,
+      server: registry.server,
+      username: registry.username,
+      password: registryPassword,
+      context: "./app",
+      baseImage: plan.image.baseImage,
+      platform,
+      stack,
+      keepOnDestroy: plan.image.keepOnDestroy,
       engine,
+      registry: ownRegistry,
     },
     opts,
   );
+  const auth =
+    registry.username === null
+      ? undefined
+      : { serverAddress: registry.server, username: registry.username, password: registryPassword };
   const services = swarm.services.map(
     (service) =>
       new SwarmService(
@@ -162,7 +200,8 @@ function swarmStack(swarm: SwarmPlan): {
           plan: service,
           publishMode: swarm.publishMode,
           endpointMode: swarm.endpointMode,
-          image: clusterImage.imageId,
+          image: swarmImage.reference,
+          auth,
           overlay: { name: overlay.networkName, id: overlay.networkId },
           healthcheck: swarm.healthcheck,
           labels: plan.labels,
@@ -171,7 +210,28 @@ function swarmStack(swarm: SwarmPlan): {
         opts,
       ),
   );
+  const builtIn = registry.builtIn;
   return {
+    image: pulumi.all([swarmImage.reference, swarmImage.digest]).apply(([reference, digest]) => ({
+      name: registry.repository,
+      digest,
+      ...baseImageOutput,
+      registry: {
+        address: registry.address,
+        reference,
+        service:
+          builtIn === null
+            ? null
+            : {
+                name: builtIn.serviceName,
+                node: builtIn.nodeName,
+                volume: builtIn.volumeName,
+                image: builtIn.image,
+                note: builtIn.imageNote,
+                publishMode: builtIn.publishMode,
+              },
+      },
+    })),
     network: networkOutput(overlay),
     services: pulumi
       .all(services.map((service) => service.output))
@@ -183,15 +243,5 @@ function swarmStack(swarm: SwarmPlan): {
   };
 }
 
-const image: pulumi.Output<ImageOutput> = pulumi
-  .all([flaskImage.imageName, flaskImage.repoDigest])
-  .apply(([name, digest]) => ({
-    name,
-    digest,
-    baseImage: plan.image.baseImage,
-    configuredBaseImage: plan.image.configuredBaseImage,
-    standInNote: plan.image.standInNote,
-  }));
-
 // Only the mode's own outputs: an undefined export would make Pulumi warn on every up.
-export = plan.swarm === null ? { ...engineStack(), image } : { ...swarmStack(plan.swarm), image };
+export = plan.swarm === null ? engineStack() : swarmStack(plan.swarm);

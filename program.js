@@ -85,6 +85,6 @@ function build() {
 // trace for every resource it registers: mapping each through @pulumi/*'s
 // source maps cost more than registering. Our errors are RunErrors, printed
 // without a trace, so V8's own traces (JavaScript positions) lose nothing.
-Error.prepareStackTrace = undefined;
+/** @type {{ prepareStackTrace?: unknown }} */ (Error).prepareStackTrace = undefined;
 if (!isFresh()) build();
 module.exports = require(BUNDLE);

@@ -7,35 +7,30 @@
 #   scripts/cluster.sh up            host engine = manager, + FLASK_BRIDGE_CLUSTER_NODES workers (default 2)
 #   scripts/cluster.sh down          removes the workers, their volumes and cgroups; leaves the
 #                                    swarm if `up` initialised it
-#   scripts/cluster.sh load IMG..    copies images from the host engine onto every worker
-#   scripts/cluster.sh unload IMG..  removes them from the workers again
-# load and unload follow DOCKER_HOST: pointing at the VM cluster's manager, they act on the VMs.
 # Workers are containers running Debian's dockerd (docker in docker). --privileged
 # fails on this VM (CAP_SYS_RESOURCE is not in its capability set), so they get
 # the capabilities dockerd needs one by one.
+# To the program it is a plain swarm: images reach the workers through a
+# registry, like on any other swarm. What a worker here needs for that is set up
+# here: its 127.0.0.1:5000 leads to the manager's port 5000, where the swarm's
+# own registry is published (scripts/cluster/node-entrypoint.sh says why).
 set -euo pipefail
 # shellcheck source=lib/common.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib/common.sh"
 
-VM_CLUSTER_ENV="$FLASK_BRIDGE_HOME/vm/run/cluster.env"
-# shellcheck disable=SC1090 # written by scripts/vm/cluster.sh up
-vm_manager_host() { [ -f "$VM_CLUSTER_ENV" ] && (. "$VM_CLUSTER_ENV" && echo "$DOCKER_HOST"); }
 case "${FLASK_BRIDGE_CLUSTER:-dind}" in
-  dind)
-    case "${1:-}" in
-      load | unload)
-        if [ -n "${DOCKER_HOST:-}" ] && [ "$DOCKER_HOST" = "$(vm_manager_host)" ]; then
-          exec bash "$FB_REPO_ROOT/scripts/vm/cluster.sh" "$@"
-        fi
-        ;;
-    esac
-    ;;
+  dind) ;;
   vm) exec bash "$FB_REPO_ROOT/scripts/vm/cluster.sh" "$@" ;;
   *) fb_die "FLASK_BRIDGE_CLUSTER must be \"dind\" (dockerd in containers, the default) or \"vm\" (QEMU VMs), not \"$FLASK_BRIDGE_CLUSTER\"" ;;
 esac
 
 NODE_IMAGE="flask-bridge/swarm-node:bookworm"
+# scripts/cluster/Dockerfile's recipe label: a node image of another recipe is rebuilt.
+NODE_RECIPE="3"
 NODE_LABEL="flask-bridge.cluster=node"
+# The ports a swarm's own registry may publish (Pulumi.yaml's registryPort): the
+# default 5000 and the swarm e2e's 19005. A worker forwards each from its loopback.
+REGISTRY_PORTS="${FLASK_BRIDGE_CLUSTER_REGISTRY_PORTS:-5000 19005}"
 # Written when `up` turned the host engine into a manager, so `down` undoes only that.
 INIT_MARKER="$FLASK_BRIDGE_HOME/cluster-initialised-swarm"
 BASE_IMAGE="${FLASK_BRIDGE_BASE_IMAGE:-flask-bridge/debian-python:bookworm}"
@@ -43,8 +38,13 @@ BASE_IMAGE="${FLASK_BRIDGE_BASE_IMAGE:-flask-bridge/debian-python:bookworm}"
 nodes() { docker ps -a --filter "label=$NODE_LABEL" --format '{{.Names}}' | sort; }
 
 build_node_image() {
-  docker image inspect "$NODE_IMAGE" >/dev/null 2>&1 && return 0
+  [ "$(docker image inspect -f '{{index .Config.Labels "flask-bridge.cluster.recipe"}}' "$NODE_IMAGE" 2>/dev/null)" = "$NODE_RECIPE" ] &&
+    return 0
+  local old_id
+  old_id="$(docker image inspect -f '{{.Id}}' "$NODE_IMAGE" 2>/dev/null || true)"
   docker build -q --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$NODE_IMAGE" "$FB_REPO_ROOT/scripts/cluster" >/dev/null
+  # The older recipe's image, unless a worker still runs it (start_node replaces those).
+  if [ -n "$old_id" ]; then docker image rm "$old_id" >/dev/null 2>&1 || true; fi
 }
 
 init_manager() {
@@ -68,7 +68,17 @@ init_manager() {
 }
 
 start_node() {
-  local name="$1"
+  local name="$1" manager_addr
+  # The address the workers reach the manager at (docker0's, see init_manager).
+  manager_addr="$(docker info --format '{{.Swarm.NodeAddr}}')"
+  # A worker from an older node image, or forwarding other ports, is replaced.
+  if docker inspect "$name" >/dev/null 2>&1 &&
+    { [ "$(docker inspect -f '{{index .Config.Labels "flask-bridge.cluster.recipe"}}' "$name")" != "$NODE_RECIPE" ] ||
+      ! docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$name" | grep -qxF "FB_REGISTRY_PORTS=$REGISTRY_PORTS"; }; then
+    fb_log "replacing $name: it is from an older node image or forwards other registry ports"
+    docker node rm --force "$name" >/dev/null 2>&1 || true
+    docker rm -f -v "$name" >/dev/null
+  fi
   if [ "$(docker inspect -f '{{.State.Running}}' "$name" 2>/dev/null)" != "true" ]; then
     docker rm -f -v "$name" >/dev/null 2>&1 || true
     # An anonymous volume on /var/lib/docker gives the inner engine overlay2;
@@ -79,6 +89,7 @@ start_node() {
       --cap-add SYS_PTRACE --cap-add SYS_MODULE \
       --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
       -v /var/lib/docker -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
+      -e "FB_REGISTRY_MANAGER=$manager_addr" -e "FB_REGISTRY_PORTS=$REGISTRY_PORTS" \
       "$NODE_IMAGE" "--cgroup-parent=/$name" >/dev/null
   fi
   fb_wait_for 60 "dockerd answering in $name" docker exec "$name" timeout 10 docker info
@@ -90,47 +101,17 @@ start_node() {
   fi
 }
 
-# Running task containers go a moment after their service: retry, bounded.
-# -f: Swarm keeps stopped task containers as history, which would hold the image.
-unload_images() {
-  local image node
-  for image in "$@"; do
-    for node in $(nodes); do
-      fb_wait_for 60 "$image to be removed from $node" docker exec "$node" sh -c \
-        "docker image rm -f '$image' >/dev/null 2>&1 || ! docker image inspect '$image' >/dev/null 2>&1"
-    done
-  done
-}
-
 ready_nodes() { docker node ls --format '{{.Status}}' | grep -c '^Ready$'; }
-
-load_images() {
-  local image node
-  [ -n "$(nodes)" ] || fb_log "no local cluster workers; on real machines, each node needs the image from a registry"
-  local id
-  for image in "$@"; do
-    id="$(docker image inspect -f '{{.Id}}' "$image")"
-    for node in $(nodes); do
-      # A node that has this very image (same ID) needs no second copy.
-      [ "$(docker exec "$node" docker image inspect -f '{{.Id}}' "$image" 2>/dev/null)" = "$id" ] && continue
-      fb_step "load $image onto $node" bash -c 'docker save "$1" | docker exec -i "$2" docker load -q >/dev/null' _ "$image" "$node"
-    done
-  done
-}
 
 up() {
   local count="${FLASK_BRIDGE_CLUSTER_NODES:-2}" start=$SECONDS i
-  fb_step "node image $NODE_IMAGE (apt-get install docker.io iptables on the first run)" build_node_image
+  fb_step "node image $NODE_IMAGE (apt-get install docker.io iptables socat on the first run)" build_node_image
   fb_step "swarm manager on the host engine" init_manager
   for i in $(seq "$count"); do
     fb_step "worker flask-bridge-node-$i (dockerd in a container, joins the swarm)" start_node "flask-bridge-node-$i"
   done
   fb_step "all $((count + 1)) nodes Ready" fb_wait_for 120 "$((count + 1)) Ready nodes" \
     bash -c '[ "$(docker node ls --format "{{.Status}}" | grep -c "^Ready$")" -ge "$1" ]' _ "$((count + 1))"
-  # Services pin the image by ID, which `docker load` keeps: nodes never pull.
-  local images=()
-  docker image inspect flask-hello-world >/dev/null 2>&1 && images+=(flask-hello-world)
-  [ "${#images[@]}" -eq 0 ] || load_images "${images[@]}"
   fb_log "cluster up in $((SECONDS - start))s: $(ready_nodes) nodes Ready"
   docker node ls >&2
 }
@@ -159,13 +140,5 @@ down() {
 case "${1:-}" in
   up) up ;;
   down) down ;;
-  load)
-    shift
-    load_images "$@"
-    ;;
-  unload)
-    shift
-    unload_images "$@"
-    ;;
-  *) fb_die "usage: scripts/cluster.sh up|down|load IMAGE..|unload IMAGE.." ;;
+  *) fb_die "usage: scripts/cluster.sh up|down" ;;
 esac

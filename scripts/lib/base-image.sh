@@ -24,15 +24,94 @@
 # that engine: one that this machine's engine already has is copied there
 # (docker save | docker load), else it is pulled there, else the stand-in is
 # built here and imported there.
+#
+# The registry image, for the swarm's own registry (swarm mode with
+# `registry` empty): the official registry:2 when the engine has it or can pull
+# it; else a stand-in, flask-bridge/registry:bookworm, built FROM the base
+# image above with Debian's docker-registry package (scripts/cluster/registry/,
+# about 10 s), announced in the same kind of box. The program finds it by its
+# label (src/machine/registryFacts.ts).
 
 # shellcheck shell=bash
 # Bump when the packages or steps below change: an existing stand-in with
 # another recipe label is then rebuilt instead of reused.
 FB_STANDIN_RECIPE="4"
+# The same, for the registry stand-in (scripts/cluster/registry/).
+FB_REGISTRY_STANDIN_RECIPE="2"
+FB_REGISTRY_IMAGE="registry:2"
+FB_REGISTRY_STANDIN="flask-bridge/registry:bookworm"
+
+# The registry image is in the engine: the official one, or the stand-in at this recipe.
+fb_registry_image_ready() {
+  docker image inspect "$FB_REGISTRY_IMAGE" >/dev/null 2>&1 && return 0
+  [ "$(docker image inspect -f '{{index .Config.Labels "flask-bridge.registry-stand-in.recipe"}}' \
+    "$FB_REGISTRY_STANDIN" 2>/dev/null)" = "$FB_REGISTRY_STANDIN_RECIPE" ]
+}
+
+# fb_ensure_registry_image BASE: the official registry image, else the stand-in built FROM BASE.
+fb_ensure_registry_image() {
+  local base="$1" pull_out="" t0=$SECONDS
+  if docker image inspect "$FB_REGISTRY_IMAGE" >/dev/null 2>&1 || fb_copy_image_to_remote "$FB_REGISTRY_IMAGE"; then
+    fb_log "registry image: $FB_REGISTRY_IMAGE (present in the engine)"
+    return 0
+  fi
+  if pull_out="$(timeout 120 docker pull "$FB_REGISTRY_IMAGE" 2>&1)"; then
+    fb_log "registry image: $FB_REGISTRY_IMAGE (pulled)"
+    return 0
+  fi
+  local why
+  why="$(printf '%s\n' "$pull_out" | grep -v '^[[:space:]]*$' | tail -n 1 || true)"
+  why="${why##*: }"
+  {
+    printf '\n'
+    printf '  %s\n' "######################################################################"
+    printf '  %s\n' "#  STAND-IN REGISTRY IMAGE IN USE (swarm mode's own registry)"
+    printf '  %s\n' "#  The official registry image '$FB_REGISTRY_IMAGE' is not in the"
+    printf '  %s\n' "#  Docker engine and could not be pulled:"
+    printf '  %s\n' "#    docker pull: ${why:-failed}"
+    printf '  %s\n' "#  Using '$FB_REGISTRY_STANDIN' instead: Debian's own"
+    printf '  %s\n' "#  docker-registry package (the same Distribution registry) on"
+    printf '  %s\n' "#  '$base'. It is NOT the official registry image."
+    printf '  %s\n' "######################################################################"
+    printf '\n'
+  } >&2
+  if fb_registry_image_ready; then
+    fb_log "stand-in $FB_REGISTRY_STANDIN already in the engine; not rebuilding"
+    return 0
+  fi
+  local old_id versions log="$FB_LOG_DIR/registry-stand-in.log"
+  : >"$log"
+  old_id="$(docker image inspect -f '{{.Id}}' "$FB_REGISTRY_STANDIN" 2>/dev/null || true)"
+  fb_log "==> building $FB_REGISTRY_STANDIN FROM $base (apt-get install docker-registry)"
+  # Two steps: the package's version goes into a label, so the build runs apt once to learn it.
+  docker build -q --build-arg "BASE_IMAGE=$base" --build-arg "RECIPE=$FB_REGISTRY_STANDIN_RECIPE" \
+    -t "$FB_REGISTRY_STANDIN" "$FB_REPO_ROOT/scripts/cluster/registry" >/dev/null 2>>"$log" || {
+    fb_log "ERROR: building $FB_REGISTRY_STANDIN failed; last lines of $log:"
+    tail -n 20 "$log" >&2
+    return 1
+  }
+  versions="$(docker run --rm --entrypoint dpkg-query "$FB_REGISTRY_STANDIN" -W -f '${Version}' docker-registry)" || {
+    fb_log "ERROR: the new $FB_REGISTRY_STANDIN has no docker-registry package"
+    return 1
+  }
+  local first_id new_id
+  first_id="$(docker image inspect -f '{{.Id}}' "$FB_REGISTRY_STANDIN")"
+  docker build -q --build-arg "BASE_IMAGE=$base" --build-arg "RECIPE=$FB_REGISTRY_STANDIN_RECIPE" \
+    --build-arg "VERSIONS=docker-registry $versions" \
+    -t "$FB_REGISTRY_STANDIN" "$FB_REPO_ROOT/scripts/cluster/registry" >/dev/null 2>>"$log" || return 1
+  new_id="$(docker image inspect -f '{{.Id}}' "$FB_REGISTRY_STANDIN")"
+  # The first step's image and the one this replaces, unless a container still uses them.
+  local id
+  for id in "$first_id" "$old_id"; do
+    if [ -n "$id" ] && [ "$id" != "$new_id" ]; then docker image rm "$id" >/dev/null 2>&1 || true; fi
+  done
+  fb_log "<== registry image: $FB_REGISTRY_STANDIN (stand-in, docker-registry $versions) in $((SECONDS - t0))s"
+}
 
 # Silent and offline: the configured image is in the engine, or the stand-in
 # that setup recorded for it (env.sh sourced base-image.env) is, at this recipe.
 fb_base_image_ready() {
+  fb_registry_image_ready || return 1
   if [ ! -f "$FLASK_BRIDGE_HOME/base-image.env" ]; then
     docker image inspect "$1" >/dev/null 2>&1
     return
@@ -86,7 +165,8 @@ fb_ensure_base_image() {
       rm -f "$env_file"
     fi
     unset FLASK_BRIDGE_BASE_IMAGE FLASK_BRIDGE_BASE_IMAGE_FOR FLASK_BRIDGE_BASE_IMAGE_NOTE
-    return 0
+    fb_ensure_registry_image "$configured"
+    return
   fi
   # The last part of docker's message ("no such host", ...); the rest names
   # the registry's host, which is kept out of logs and notes.
@@ -284,4 +364,5 @@ EOF
     printf 'export FLASK_BRIDGE_BASE_IMAGE_NOTE="%s"\n' "$FLASK_BRIDGE_BASE_IMAGE_NOTE"
   } >"$env_file"
   fb_log "base image: $standin (stand-in; see $env_file) in $((SECONDS - start))s"
+  fb_ensure_registry_image "$standin"
 }

@@ -7,16 +7,33 @@
 # has IPVS, unlike this machine's), a tiny busybox initramfs (Debian's kernel has
 # virtio_blk and ext4 as modules), and the stand-in base image
 # flask-bridge/debian-python:bookworm loaded into its dockerd, so an app build
-# on the VMs needs no registry and only the app's own layers travel between them.
+# on the VMs pulls nothing. Setup's registry image (registry:2, else its
+# stand-in flask-bridge/registry:bookworm) comes too: in swarm mode the
+# program runs the swarm's own registry on the manager, which cannot pull it
+# offline; the other VMs pull the app from that registry through the mesh.
+#
+# The VMs' registry image already holds the base image's layers, and each VM
+# pulled the base from it once while the disk was built: on the emulated CPUs a
+# first push of the 200 MB app took ~9 min and each worker's pull 6+ min. With
+# the seed, Docker cross-mounts the base layers into the app's repository
+# ("Mounted from") and the workers skip them (the digests are known and the
+# layers present), so only the app's own layer travels, as on a team's
+# registry that already holds its base. The seed is pushed here, natively.
 #
 # It is cached under $FLASK_BRIDGE_HOME/vm/base-<hash>; the hash covers this file,
-# scripts/vm/guest/, the kernel package and the base image's ID, so a change to
-# any of them builds a new disk (about 4 minutes) and a rerun reuses it.
+# scripts/vm/guest/, the kernel package and both images' IDs, so a change to any
+# of them builds a new disk (about 4 minutes) and a rerun reuses it.
 
 # shellcheck shell=bash
+# shellcheck source=../lib/base-image.sh
+source "$FB_REPO_ROOT/scripts/lib/base-image.sh"
 FBVM_GUEST_DIR="$FB_REPO_ROOT/scripts/vm/guest"
 FBVM_BASE_IMAGE="${FLASK_BRIDGE_BASE_IMAGE:-flask-bridge/debian-python:bookworm}"
 FBVM_DISK_SIZE=4G
+# The seeded registry image while the disk is built, and the loopback port of
+# the registry that seeds it here (below 32768: above it a client socket can take it).
+FBVM_SEEDED_REGISTRY="flask-bridge/registry-seeded:bookworm"
+FBVM_SEED_PORT=18995
 
 # Docker on this machine, even when DOCKER_HOST points at a VM.
 fbvm_local_docker() { env -u DOCKER_HOST -u DOCKER_CONTEXT docker "$@"; }
@@ -26,8 +43,17 @@ fbvm_kernel_package() {
   apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
 }
 
+# The registry image setup left in this machine's engine: the official one, else the stand-in.
+fbvm_registry_image() {
+  local image
+  for image in "$FB_REGISTRY_IMAGE" "$FB_REGISTRY_STANDIN"; do
+    fbvm_local_docker image inspect "$image" >/dev/null 2>&1 && { echo "$image"; return 0; }
+  done
+  return 1
+}
+
 fbvm_base_disk() {
-  local kpkg image_id hash
+  local kpkg image_id registry_id hash
   kpkg="$(fbvm_kernel_package)"
   if [ -z "$kpkg" ]; then
     apt-get update -qq >/dev/null 2>&1 || true
@@ -36,22 +62,26 @@ fbvm_base_disk() {
   [ -n "$kpkg" ] || fb_die "apt knows no linux-image-amd64 kernel package (apt-get update failed?)"
   image_id="$(fbvm_local_docker image inspect -f '{{.Id}}' "$FBVM_BASE_IMAGE" 2>/dev/null)" ||
     fb_die "the base image $FBVM_BASE_IMAGE is not in this machine's engine; run npm run setup"
-  hash="$(cat "${BASH_SOURCE[0]}" "$FBVM_GUEST_DIR"/* | cat - <(echo "$kpkg $image_id") | sha256sum | cut -c1-12)"
+  FBVM_REGISTRY_IMAGE="$(fbvm_registry_image)" ||
+    fb_die "neither $FB_REGISTRY_IMAGE nor $FB_REGISTRY_STANDIN is in this machine's engine; run npm run setup"
+  registry_id="$(fbvm_local_docker image inspect -f '{{.Id}}' "$FBVM_REGISTRY_IMAGE")"
+  hash="$(cat "${BASH_SOURCE[0]}" "$FBVM_GUEST_DIR"/* | cat - <(echo "$kpkg $image_id $registry_id") | sha256sum | cut -c1-12)"
   FBVM_BASE="$FLASK_BRIDGE_HOME/vm/base-$hash"
   if [ -f "$FBVM_BASE/done" ]; then
     fb_log "VM base disk $hash (cached)"
     return 0
   fi
   local start=$SECONDS
-  fb_log "==> VM base disk $hash: Debian bookworm, $kpkg, docker.io, $FBVM_BASE_IMAGE; about 4 min, once"
+  fb_log "==> VM base disk $hash: Debian bookworm, $kpkg, docker.io, $FBVM_BASE_IMAGE, $FBVM_REGISTRY_IMAGE; about 4 min, once"
   local work="$FLASK_BRIDGE_HOME/vm/build-$hash"
   rm -rf "$work"
   mkdir -p "$work"
   # Steps, not `|| return 1`: that would switch set -e off inside them (lib/common.sh).
   fb_step "root filesystem, kernel $kpkg and ssh keys" fbvm_build_rootfs "$work" "$kpkg"
   fb_step "initramfs" fbvm_build_initrd "$work"
-  fb_step "base disk image (ext4, $FBVM_DISK_SIZE sparse) with $FBVM_BASE_IMAGE to load" fbvm_build_image "$work"
-  fb_step "first boot: docker load $FBVM_BASE_IMAGE, power off (about 2 min under emulation)" fbvm_provision "$work"
+  fb_step "registry image seeded with $FBVM_BASE_IMAGE (pushed here)" fbvm_build_seeded_registry "$work"
+  fb_step "base disk image (ext4, $FBVM_DISK_SIZE sparse) with the seeded registry image to load" fbvm_build_image "$work"
+  fb_step "first boot: load the registry, pull $FBVM_BASE_IMAGE from it, power off (about 3-4 min under emulation)" fbvm_provision "$work"
   rm -rf "$work/rootfs" "$work/kernel-pkg" "$work/initrd.d"
   touch "$work/done"
   # Older disks are unused now (a running cluster was started on this very disk or is down).
@@ -116,7 +146,7 @@ fbvm_build_rootfs() {
   # Every boot makes its own machine ID.
   : >"$rootfs/etc/machine-id"
   rm -f "$rootfs/var/lib/dbus/machine-id"
-  install -m 755 "$FBVM_GUEST_DIR/fbvm-network" "$FBVM_GUEST_DIR/fbvm-thin-save" "$rootfs/usr/local/sbin/"
+  install -m 755 "$FBVM_GUEST_DIR/fbvm-network" "$FBVM_GUEST_DIR/fbvm-provision" "$rootfs/usr/local/sbin/"
   install -m 644 "$FBVM_GUEST_DIR/fbvm-network.service" "$FBVM_GUEST_DIR/fbvm-provision.service" "$rootfs/etc/systemd/system/"
   install -d "$rootfs/etc/docker"
   install -m 644 "$FBVM_GUEST_DIR/daemon.json" "$rootfs/etc/docker/daemon.json"
@@ -158,9 +188,38 @@ EOF
   (cd "$d" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$work/initrd.img"
 }
 
+# The registry image the VMs get: setup's, with the base image pushed into its
+# storage by a registry of the same image running here.
+fbvm_build_seeded_registry() {
+  local work="$1" name="fbvm-seed" seed="127.0.0.1:$FBVM_SEED_PORT/$FBVM_BASE_IMAGE"
+  fbvm_local_docker rm -f "$name" >/dev/null 2>&1 || true
+  fbvm_local_docker run -d --name "$name" -p "127.0.0.1:$FBVM_SEED_PORT:5000" "$FBVM_REGISTRY_IMAGE" >/dev/null
+  fb_wait_for 30 "the seeding registry on 127.0.0.1:$FBVM_SEED_PORT" \
+    bash -c "exec 3<>/dev/tcp/127.0.0.1/$FBVM_SEED_PORT" || return 1
+  fbvm_local_docker tag "$FBVM_BASE_IMAGE" "$seed"
+  fbvm_local_docker push -q "$seed" >/dev/null
+  fbvm_local_docker rmi "$seed" >/dev/null
+  mkdir -p "$work/seed"
+  fbvm_local_docker cp "$name:/var/lib/registry" "$work/seed/registry"
+  fbvm_local_docker rm -f "$name" >/dev/null
+  printf 'FROM %s\nCOPY registry/ /var/lib/registry/\n' "$FBVM_REGISTRY_IMAGE" >"$work/seed/Dockerfile"
+  # The legacy builder's notice and any error go to a log, said only on failure.
+  local log="$FB_LOG_DIR/vm-seed-registry.log"
+  fbvm_local_docker build -q -t "$FBVM_SEEDED_REGISTRY" "$work/seed" >/dev/null 2>"$log" || {
+    fb_log "ERROR: building $FBVM_SEEDED_REGISTRY failed; last lines of $log:"
+    tail -n 20 "$log" >&2
+    return 1
+  }
+  rm -rf "$work/seed"
+}
+
 fbvm_build_image() {
   local work="$1"
-  fbvm_local_docker save "$FBVM_BASE_IMAGE" -o "$work/rootfs/var/tmp/fbvm-load.tar"
+  # The seeded registry is built FROM setup's, itself FROM the base: one image holds all three.
+  fbvm_local_docker save "$FBVM_SEEDED_REGISTRY" -o "$work/rootfs/var/tmp/fbvm-load.tar"
+  fbvm_local_docker rmi "$FBVM_SEEDED_REGISTRY" >/dev/null
+  printf 'REGISTRY_IMAGE=%s\nSEEDED=%s\nBASE_IMAGE=%s\n' "$FBVM_REGISTRY_IMAGE" "$FBVM_SEEDED_REGISTRY" "$FBVM_BASE_IMAGE" \
+    >"$work/rootfs/var/tmp/fbvm-load.env"
   mkfs.ext4 -q -F -L fbvm-root -d "$work/rootfs" "$work/disk.raw" "$FBVM_DISK_SIZE" >/dev/null
 }
 
@@ -175,7 +234,7 @@ fbvm_provision() {
     -drive "file=$work/disk.raw,format=raw,if=virtio,cache=unsafe,discard=unmap" \
     -nic none -serial "file:$console" -monitor none -display none </dev/null >/dev/null 2>&1 || true
   grep -q FBVM-PROVISIONED "$console" || {
-    fb_log "ERROR: the base disk's first boot did not load $FBVM_BASE_IMAGE; console: $console"
+    fb_log "ERROR: the base disk's first boot did not load the registry and pull $FBVM_BASE_IMAGE from it; console: $console"
     return 1
   }
 }

@@ -6,8 +6,10 @@
 #   up              builds the base disk once (scripts/vm/base-disk.sh), boots the
 #                   VMs, forms the swarm; the last stdout line is DOCKER_HOST=ssh://…
 #   down            stops the VMs and removes their disks, taps, bridge and ssh config
-#   load IMAGE..    copies images from the manager onto every other node
-#   unload IMAGE..  removes them from the other nodes again
+# To the program it is a plain swarm: every VM has the base image and setup's
+# registry image from the base disk; in swarm mode the program runs its own
+# registry on the manager, published through the routing mesh, and every VM
+# pulls the app from its own 127.0.0.1:5000 (Docker trusts loopback without TLS).
 #
 # Network: a bridge of the project's own, fbvm0 (10.213.200.1/24), with one tap
 # per VM, so each VM has its own address that this machine reaches directly:
@@ -225,69 +227,8 @@ down() {
   fb_log "cluster down in $((SECONDS - start))s"
 }
 
-# Nodes other than the manager, from the cluster this script started.
-other_nodes() {
-  [ -f "$CLUSTER_ENV" ] || fb_die "no VM cluster is up (run FLASK_BRIDGE_CLUSTER=vm npm run cluster:up)"
-  local FBVM_NODES
-  # shellcheck disable=SC1090
-  FBVM_NODES="$(. "$CLUSTER_ENV" && echo "$FBVM_NODES")"
-  echo "$FBVM_NODES" | tr ' ' '\n' | sed '/^$/d' | grep -vx "$(vm_addr 1)" || true
-}
-
-remote_id() { ssh "$1" docker image inspect -f '{{.Id}}' "$2" 2>/dev/null || true; }
-
-# The image is built on the manager (DOCKER_HOST); the other nodes get it from
-# there, without the base image's layers, which every VM has from its disk:
-# saved once on the manager, then streamed to every node at once.
-load_images() {
-  local image id addr manager targets pids pid failed
-  manager="$(vm_addr 1)"
-  for image in "$@"; do
-    id="$(remote_id "$manager" "$image")"
-    [ -n "$id" ] || fb_die "image $image is not on the manager $manager"
-    targets=()
-    for addr in $(other_nodes); do
-      [ "$(remote_id "$addr" "$image")" = "$id" ] || targets+=("$addr")
-    done
-    [ "${#targets[@]}" -gt 0 ] || continue
-    local start=$SECONDS
-    ssh "$manager" "fbvm-thin-save '$image' '$FBVM_BASE_IMAGE' >/var/tmp/fbvm-copy.tar" ||
-      fb_die "saving $image on the manager $manager failed"
-    pids=()
-    for addr in "${targets[@]}"; do
-      ssh "$manager" cat /var/tmp/fbvm-copy.tar | ssh "$addr" docker load -q >/dev/null &
-      pids+=($!)
-    done
-    failed=0
-    for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
-    ssh "$manager" rm -f /var/tmp/fbvm-copy.tar
-    [ "$failed" = 0 ] || fb_die "copying $image from the manager to ${targets[*]} failed"
-    fb_log "copied $image's own layers to ${targets[*]} in $((SECONDS - start))s"
-  done
-}
-
-# Running task containers go a moment after their service: retry, bounded.
-# -f: Swarm keeps stopped task containers as history, which would hold the image.
-unload_images() {
-  local image addr
-  for image in "$@"; do
-    for addr in $(other_nodes); do
-      fb_wait_for 60 "$image to be removed from $addr" ssh "$addr" \
-        "docker image rm -f '$image' >/dev/null 2>&1 || ! docker image inspect '$image' >/dev/null 2>&1"
-    done
-  done
-}
-
 case "${1:-}" in
   up) up ;;
   down) down ;;
-  load)
-    shift
-    load_images "$@"
-    ;;
-  unload)
-    shift
-    unload_images "$@"
-    ;;
-  *) fb_die "usage: FLASK_BRIDGE_CLUSTER=vm scripts/cluster.sh up|down|load IMAGE..|unload IMAGE.." ;;
+  *) fb_die "usage: FLASK_BRIDGE_CLUSTER=vm scripts/cluster.sh up|down" ;;
 esac

@@ -12,8 +12,10 @@ export interface SwarmServiceArgs {
   plan: ServicePlan;
   publishMode: PublishMode;
   endpointMode: EndpointMode;
-  /** Image ID, once every node has it (ClusterImage.imageId). */
+  /** <repository>@sha256:<digest> once pushed (SwarmImage.reference): every node pulls this very build. */
   image: pulumi.Input<string>;
+  /** The registry login, handed to every node for its pull (`--with-registry-auth`); none for an open registry. */
+  auth?: { serverAddress: string; username: string; password: pulumi.Input<string> };
   /** The overlay's name and ID outputs, for "custom" services: they wait for it and find their VIP on it. */
   overlay?: { name: pulumi.Input<string>; id: pulumi.Input<string> };
   healthcheck: HealthcheckPlan;
@@ -77,10 +79,14 @@ export class SwarmService extends pulumi.ComponentResource {
       {
         name: plan.serviceName,
         labels: toLabelList(args.labels),
+        ...(args.auth ? { auth: { ...args.auth, password: pulumi.secret(args.auth.password) } } : {}),
         mode: { replicated: { replicas: plan.replicas } },
         taskSpec: {
           containerSpec: {
             image: args.image,
+            // uWSGI behind a 3 s drain after SIGTERM (app/drain.sh): no refused request while a
+            // slow node's routing mesh still sends new connections to a task being stopped.
+            commands: ["bash", "/app/drain.sh"],
             env: providerEnv(plan.env),
             healthcheck: { ...healthcheck, tests: [...healthcheck.tests] },
             labels: toLabelList({ ...args.labels, "flask-bridge.network-kind": plan.kind }),

@@ -32,6 +32,13 @@ export interface FlaskBridgeConfig {
   readonly swarmPublishMode: string;
   /** Swarm mode: "vip" (one virtual IP, needs IPVS) or "dnsrr" (DNS round-robin over task IPs). */
   readonly swarmEndpointMode: string;
+  /** Swarm mode: where the image is pushed, e.g. "registry.example.com:5000/team"; empty: the swarm's own registry. */
+  readonly registry: string;
+  /** Swarm mode, `registry` empty: the port the swarm's own registry publishes. */
+  readonly registryPort: number;
+  readonly registryUsername: string;
+  /** Read as set (`pulumi config set --secret`); the program wraps it in pulumi.secret before any resource gets it. */
+  readonly registryPassword: string;
 }
 
 /** Reads the stack's config once, as Pulumi.yaml types it, into a frozen object. */
@@ -55,5 +62,9 @@ export function readConfig(cfg: pulumi.Config = new pulumi.Config(CONFIG_NAMESPA
     replicas: cfg.requireNumber("replicas"),
     swarmPublishMode: cfg.require("swarmPublishMode"),
     swarmEndpointMode: cfg.require("swarmEndpointMode"),
+    registry: cfg.require("registry"),
+    registryPort: cfg.requireNumber("registryPort"),
+    registryUsername: cfg.require("registryUsername"),
+    registryPassword: cfg.require("registryPassword"),
   });
 }

@@ -55,13 +55,41 @@ export interface NetworkOutput {
   gateway: string | null;
 }
 
+/** The swarm's own registry (swarm mode with `registry` empty). */
+export interface RegistryServiceOutput {
+  /** The service's name. */
+  name: string;
+  /** The node it runs on, with its storage (the engine's own). */
+  node: string;
+  volume: string;
+  /** The image it runs: registry:2, or setup's stand-in (by ID). */
+  image: string;
+  /** Set when the stand-in runs instead of the official image. */
+  note: string | null;
+  publishMode: string;
+}
+
+/** Where the image went so that every node can pull it (swarm mode). */
+export interface RegistryOutput {
+  /** "127.0.0.1:5000" (the swarm's own) or the configured registry. */
+  address: string;
+  /** <address>/<imageName>@sha256:<digest>: what every service runs. */
+  reference: string;
+  /** null: the user's registry. */
+  service: RegistryServiceOutput | null;
+}
+
 /** The image built from app/. */
 export interface ImageOutput {
+  /** Engine mode: its tag. Swarm mode: the repository it was pushed to. */
   name: string;
+  /** Engine mode: the local image ID. Swarm mode: the pushed manifest's digest. */
   digest: string;
   baseImage: string;
   configuredBaseImage: string;
   standInNote: string | null;
+  /** Swarm mode only. */
+  registry?: RegistryOutput;
 }
 
 /** The parts of `pulumi stack output --json` the diagram and the matrix read (see README, Outputs). */

@@ -82,8 +82,44 @@ export interface ServicePlan {
   readonly updateOrder: "start-first" | "stop-first";
 }
 
+/** The official registry's image; setup builds a stand-in where it cannot be pulled. */
+export const OFFICIAL_REGISTRY_IMAGE = "registry:2";
+
+/** The swarm's own registry, run by the program when `registry` is empty. */
+export interface BuiltInRegistryPlan {
+  readonly serviceName: string;
+  /** Its storage: a labelled volume on the engine's node, removed on destroy. */
+  readonly volumeName: string;
+  readonly port: number;
+  /** registry:2, or setup's stand-in built from Debian's docker-registry package. */
+  readonly image: string;
+  /** Set when the stand-in runs instead of the official image. */
+  readonly imageNote: string | null;
+  /** The engine's own node: the registry and its volume stay there. */
+  readonly nodeId: string;
+  readonly nodeName: string;
+  /** As the services publish: the routing mesh lets every node pull from 127.0.0.1. */
+  readonly publishMode: PublishMode;
+  /** Where up waits for it to answer before the push: the engine's machine, from here. */
+  readonly probeUrl: string;
+}
+
+/** Where the image goes so that every node can pull it. */
+export interface RegistryPlan {
+  /** "127.0.0.1:5000" for the built-in one, else the configured `registry`. */
+  readonly address: string;
+  /** Its host[:port], as credentials name it. */
+  readonly server: string;
+  /** What is pushed: <address>/<imageName>; services pin it by digest. */
+  readonly repository: string;
+  /** With a password from config: used for the push and passed to every node for its pull. */
+  readonly username: string | null;
+  readonly builtIn: BuiltInRegistryPlan | null;
+}
+
 export interface SwarmPlan {
   readonly nodes: number;
+  readonly registry: RegistryPlan;
   /** A task's healthcheck: a failing one gets the task replaced. */
   readonly healthcheck: HealthcheckPlan;
   readonly publishMode: PublishMode;
@@ -159,8 +195,21 @@ export interface BaseImageOverride {
   readonly note: string;
 }
 
+/** What the swarm's own registry needs to know of the machine (src/machine/registryFacts.ts). */
+export interface RegistryFacts {
+  /** The engine's node ID in the swarm. */
+  readonly nodeId: string;
+  /** Its name (the machine's host name), as the swarm's node list shows it. */
+  readonly nodeName: string;
+  /** The registry image to run: the official one, or setup's stand-in. */
+  readonly image: string;
+  readonly note: string | null;
+}
+
 /** What the machine said, handed in: the plan never asks Docker itself. */
 export interface MachineFacts {
+  /** Swarm mode with an empty `registry` only. */
+  readonly registry?: RegistryFacts | null;
   readonly engine: Engine;
   readonly baseImageOverride?: BaseImageOverride;
   /** The swarm the engine manages (`docker node ls`); null or absent when it manages none. Swarm mode only. */
@@ -192,7 +241,17 @@ export function planTopology(
   checkUniqueNames(containers);
   checkCapacity(network.subnet, config.customPorts.length);
 
-  const swarm = orchestrator === "swarm" ? planSwarm(withUrlHost, network, cluster, publishMode, endpointMode) : null;
+  const swarm =
+    orchestrator === "swarm"
+      ? planSwarm(
+          withUrlHost,
+          network,
+          cluster,
+          publishMode,
+          endpointMode,
+          planRegistry(config, engine, machine.registry),
+        )
+      : null;
 
   const override = baseImageOverride?.replaces === config.baseImage ? baseImageOverride : undefined;
   return {
@@ -379,6 +438,7 @@ function planSwarm(
   cluster: SwarmCluster | null,
   publishMode: PublishMode,
   endpointMode: EndpointMode,
+  registry: (publishMode: PublishMode) => RegistryPlan,
 ): SwarmPlan {
   if (cluster === null) {
     throw invalid(
@@ -458,14 +518,119 @@ function planSwarm(
       updateOrder: "stop-first",
     });
   }
+  const registryPlan = registry(publishMode);
+  if (registryPlan.builtIn !== null) checkRegistryPortFree(config);
   return {
     nodes,
+    registry: registryPlan,
     healthcheck: SWARM_HEALTHCHECK,
     publishMode,
     endpointMode,
     network: { ...network, driver: "overlay", attachable: true },
     services,
   };
+}
+
+/** registry: [host[:port]][/path...], lowercase path; no scheme, no tag. */
+const REGISTRY =
+  /^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::\d{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+
+/**
+ * The registry every node pulls from: the configured one, or (empty) the
+ * swarm's own service on the engine's node, as in Docker's swarm tutorial.
+ * Returns a function of the publish mode, checked by then.
+ */
+function planRegistry(
+  config: FlaskBridgeConfig,
+  engine: Engine,
+  facts: RegistryFacts | null | undefined,
+): (publishMode: PublishMode) => RegistryPlan {
+  const { registry, registryUsername: username, registryPassword: password } = config;
+  if ((username === "") !== (password === "")) {
+    const [set, unset] =
+      username === "" ? ["registryPassword", "registryUsername"] : ["registryUsername", "registryPassword"];
+    throw invalid(
+      set,
+      set === "registryPassword" ? "[secret]" : username,
+      `needs ${configKey(unset)} too: a registry login is both, or neither`,
+    );
+  }
+  if (config.imageName.includes("@")) {
+    throw invalid(
+      "imageName",
+      config.imageName,
+      "is pushed to a registry in swarm mode, so it takes no digest; give a name, with a tag if you like",
+    );
+  }
+  if (registry !== "") {
+    const server = registry.split("/")[0] ?? "";
+    // Docker reads a first part with no dot, no port and not "localhost" as a Docker Hub account.
+    if (!REGISTRY.test(registry) || !(server.includes(".") || server.includes(":") || server === "localhost")) {
+      throw invalid(
+        "registry",
+        registry,
+        'must be a registry\'s host[:port], optionally with a path, e.g. "registry.example.com:5000/team" or "docker.io/<account>" (no scheme, no tag)',
+      );
+    }
+    const repository = `${registry}/${config.imageName}`;
+    checkImageReference("imageName", repository);
+    return () => ({
+      address: registry,
+      server,
+      repository,
+      username: username === "" ? null : username,
+      builtIn: null,
+    });
+  }
+  if (username !== "") {
+    throw invalid(
+      "registryUsername",
+      username,
+      `is for ${configKey("registry")}, which is empty: the swarm's own registry takes no login; set ${configKey("registry")} or clear it`,
+    );
+  }
+  const port = config.registryPort;
+  checkPort("registryPort", port, port);
+  const address = `127.0.0.1:${port}`;
+  const repository = `${address}/${config.imageName}`;
+  checkImageReference("imageName", repository);
+  return (publishMode) => {
+    if (!facts) throw new Error("planTopology: swarm mode with an empty registry needs the registry's facts");
+    const probeHost = engine.remote && engine.host !== null ? engine.host : "127.0.0.1";
+    return {
+      address,
+      server: address,
+      repository,
+      username: null,
+      builtIn: {
+        serviceName: `${config.namePrefix}-registry`,
+        volumeName: `${config.namePrefix}-registry-data`,
+        port,
+        image: facts.image,
+        imageNote: facts.note,
+        nodeId: facts.nodeId,
+        nodeName: facts.nodeName,
+        publishMode,
+        probeUrl: `http://${probeHost}:${port}/v2/`,
+      },
+    };
+  };
+}
+
+/** The swarm's own registry publishes registryPort on its node (every node, with the mesh). */
+function checkRegistryPortFree(config: FlaskBridgeConfig): void {
+  const port = config.registryPort;
+  const users = [
+    ...config.bridgePorts.map((port, index) => [`bridgePorts[${index}]`, port] as const),
+    ...config.customPorts.map((port, index) => [`customPorts[${index}]`, port] as const),
+    ...(config.hostMode ? [["hostPort", config.hostPort] as const] : []),
+  ];
+  const clash = users.find(([, used]) => used === port);
+  if (clash) {
+    throw new ConfigError(
+      `Invalid config ${configKey(clash[0])} = ${port}: port ${port} is the swarm's own registry's (${configKey("registry")} is empty, so the program runs one, as Docker's swarm tutorial does); choose another port, another ${configKey("registryPort")}, or set ${configKey("registry")} to a registry of your own`,
+    );
+  }
 }
 
 /** Every host port is checked for range, then for clashes across all users. */

@@ -1,5 +1,5 @@
 import { cidrContains, parseCidr, parseIpv4 } from "../plan/ipv4";
-import type { ContainerOutput, ServiceOutput, StackOutputs } from "../plan/outputs";
+import type { ContainerOutput, RegistryOutput, ServiceOutput, StackOutputs } from "../plan/outputs";
 import { APP_PORT } from "../plan/plan";
 
 /**
@@ -28,6 +28,7 @@ const COLORS = {
   custom: "#dff3dc",
   other: "#efe6f7",
   gateway: "#ffffff",
+  registry: "#fff7cc",
   container: "#ffffff",
   none: "#f9f9f9",
 } as const;
@@ -211,12 +212,15 @@ function defaultBridgeSubnet(containers: readonly Container[]): string {
  * Swarm mode: one box per machine of the swarm with its address, tasks or not
  * (with ingress a node with no task still answers), holding the tasks that run
  * there, and the overlay drawn once, linked to every task that has an address on it.
+ * The registry every node pulls the image from: the swarm's own inside the box
+ * of the node it runs on, or the user's outside every node.
  */
 function swarmDot(outputs: StackOutputs, services: Record<string, ServiceOutput>): string {
   const tasks = Object.entries(services).flatMap(([service, output]) =>
     output.tasks.map((task) => ({ ...task, service, network: output.network })),
   );
   const machines = swarmMachines(services);
+  const registry = outputs.image?.registry;
   const lines = [
     `digraph ${id("flask-bridge")} {`,
     `  graph [${attrs({ fontname: FONT, fontsize: "12", labelloc: "t", nodesep: "0.25", ranksep: "0.6", pad: "0.2" })}, label=<${title(outputs).replace("Docker networks", "Swarm services")}>];`,
@@ -239,6 +243,7 @@ function swarmDot(outputs: StackOutputs, services: Record<string, ServiceOutput>
         `    ${id(`task:${task.name}`)} [label=<${[bold(task.name), html(where), small(task.state)].join("<br/>")}>];`,
       );
     }
+    if (registry?.service?.node === machine.name) lines.push(`    ${registryNode(registry)}`);
     if (here.length === 0) {
       lines.push(
         `    ${id(`idle:${machine.name}`)} [${attrs({ shape: "plaintext", style: "" })}, label=<${small("no task")}>];`,
@@ -246,11 +251,23 @@ function swarmDot(outputs: StackOutputs, services: Record<string, ServiceOutput>
     }
     lines.push("  }");
   }
+  if (registry && !machines.some((machine) => machine.name === registry.service?.node)) {
+    lines.push(`  ${registryNode(registry)}`);
+  }
   for (const task of tasks.filter((task) => task.ip !== null)) {
     lines.push(`  ${id(`task:${task.name}`)} -> ${id("overlay")};`);
   }
   lines.push("}");
   return `${lines.join("\n")}\n`;
+}
+
+/** The registry's box: its address, what it holds, and (the swarm's own) its service and volume. */
+function registryNode(registry: RegistryOutput): string {
+  const about = registry.service
+    ? `service ${registry.service.name}, volume ${registry.service.volume}; every node pulls from 127.0.0.1`
+    : "every node pulls from it";
+  const label = [bold(`registry ${registry.address}`), small(about), small(registry.reference)].join("<br/>");
+  return `${id("registry")} [${attrs({ shape: "cylinder", style: "filled", fillcolor: COLORS.registry })}, label=<${label}>];`;
 }
 
 /** Every machine the services name, sorted: the swarm's Ready nodes, and any other node a task ran on. */

@@ -1,5 +1,5 @@
 import type { Stack } from "@pulumi/pulumi/automation";
-import type { ServiceOutput } from "../../src/plan/outputs";
+import type { ImageOutput, ServiceOutput } from "../../src/plan/outputs";
 import {
   clusterScript,
   clusterWorkers,
@@ -26,7 +26,8 @@ import {
  * Swarm mode on a real cluster of 3 nodes: the host engine as manager and
  * two workers running dockerd in containers (scripts/cluster.sh). The suite
  * starts the cluster when it is not up and takes it down again at the end.
- * The steps share one stack, in order.
+ * The steps share one stack, in order. The image reaches the workers only
+ * through the swarm's own registry, which the program runs (no `load`).
  */
 
 const STACK = "e2e-swarm";
@@ -37,6 +38,16 @@ const PORTS: Record<string, number> = {
   "e2e-swarm-host": 19000,
 };
 const OVERLAY = "e2e-swarm-overlay";
+const REGISTRY_SERVICE = "e2e-swarm-registry";
+const REGISTRY_VOLUME = "e2e-swarm-registry-data";
+/** Not 5000: the tutorial's host-mode app (the dev stack) may hold it on this machine. */
+const REGISTRY_PORT = 19005;
+const REPOSITORY = `127.0.0.1:${REGISTRY_PORT}/flask-bridge-e2e-swarm`;
+
+/** The harness's swarm config, with the swarm's own registry on a port of the suite's. */
+function stackConfig(replicas: number): Record<string, unknown> {
+  return { ...swarmStackConfig(replicas), "flask-bridge:registryPort": REGISTRY_PORT };
+}
 const HELLO = "Hello, World!";
 
 jest.setTimeout(15 * 60 * 1000);
@@ -44,6 +55,7 @@ reportAssertions("swarm");
 
 let stack: Stack;
 let services: Record<string, ServiceOutput>;
+let image: ImageOutput;
 /** Workers found before the suite: a cluster someone else started is left as it was. */
 let workersBefore: string[];
 let swarmBefore: string;
@@ -125,13 +137,30 @@ beforeAll(async () => {
   await timed("cluster:up", timings, async () => clusterScript("up"));
   removeSwarmLeftovers(STACK);
   await eventually(60_000, () => labelled(STACK).containers.length === 0);
-  stack = await freshStack(STACK, swarmStackConfig(2));
+  // A crashed earlier run's registry storage; its service went above.
+  for (const volume of labelledVolumes()) docker("volume", "rm", volume);
+  stack = await freshStack(STACK, stackConfig(2));
   const { result, plugins } = await pluginsServing(() =>
     timed("up (empty stack, 2 replicas)", timings, () => stack.up(RUN)),
   );
   servedBy = plugins;
   services = result.outputs.services?.value;
+  image = result.outputs.image?.value;
 });
+
+function labelledVolumes(): string[] {
+  return dockerLines("volume", "ls", "-q", "--filter", `label=flask-bridge.stack=${STACK}`);
+}
+
+/** The image each service's spec names now. */
+function serviceImages(): Record<string, string> {
+  return Object.fromEntries(
+    SERVICES.map((service) => [
+      service,
+      docker("service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", service),
+    ]),
+  );
+}
 
 afterAll(() => printTimings("swarm e2e timings (printed, not asserted)", timings));
 
@@ -161,6 +190,38 @@ describe("the stack on a 3-node swarm", () => {
     expect(services["e2e-swarm-custom-1"]?.network).toBe(OVERLAY);
     for (const task of services["e2e-swarm-custom-1"]?.tasks ?? []) {
       expect(task.ip).toMatch(/^10\.213\.61\.\d+$/);
+    }
+  });
+
+  it("pushes the image to the swarm's own registry, and every task runs that digest, pulled on its node", () => {
+    expect(image.name).toBe(REPOSITORY);
+    expect(image.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(image.registry?.address).toBe(`127.0.0.1:${REGISTRY_PORT}`);
+    expect(image.registry?.reference).toBe(`${REPOSITORY}@${image.digest}`);
+    expect(image.registry?.service).toMatchObject({
+      name: REGISTRY_SERVICE,
+      volume: REGISTRY_VOLUME,
+      publishMode: "host",
+    });
+    // The registry: one task on the manager, its storage a labelled volume there.
+    expect(docker("service", "ps", "--format", "{{.Node}} {{.CurrentState}}", REGISTRY_SERVICE)).toMatch(
+      new RegExp(`^${docker("info", "--format", "{{.Name}}")} Running`),
+    );
+    expect(labelledVolumes()).toEqual([REGISTRY_VOLUME]);
+    const reference = image.registry?.reference ?? "";
+    expect(serviceImages()).toEqual(Object.fromEntries(SERVICES.map((service) => [service, reference])));
+    // Each worker running a task has the image by that digest: it pulled it from the registry.
+    const workersWithTasks = new Set(
+      SERVICES.flatMap((service) => runningTasks(service).map((task) => task.node)).filter((node) =>
+        clusterWorkers().includes(node),
+      ),
+    );
+    expect(workersWithTasks.size).toBe(2);
+    for (const node of workersWithTasks) {
+      expect([node, docker("exec", node, "docker", "image", "inspect", "--format", "{{.Id}}", reference)]).toEqual([
+        node,
+        expect.stringMatching(/^sha256:/),
+      ]);
     }
   });
 
@@ -245,7 +306,7 @@ describe("the stack on a 3-node swarm", () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     })();
-    writeConfig(STACK, swarmStackConfig(3));
+    writeConfig(STACK, stackConfig(3));
     let result: Awaited<ReturnType<Stack["up"]>>;
     try {
       result = await timed("up (2 -> 3 replicas)", timings, () => stack.up(RUN));
@@ -286,6 +347,38 @@ describe("the stack on a 3-node swarm", () => {
     expect(preview.changeSummary.same).toBeGreaterThan(await resourceCount(stack));
   });
 
+  it("fails up naming a registry that refuses the push, before any service changes; the next up converges", async () => {
+    const before = serviceImages();
+    const updatedAt = Object.fromEntries(
+      SERVICES.map((service) => [service, docker("service", "inspect", "--format", "{{.UpdatedAt}}", service)]),
+    );
+    // A closed loopback port: the engine's push is refused at once.
+    writeConfig(STACK, { ...stackConfig(3), "flask-bridge:registry": "127.0.0.1:1" });
+    let message = "";
+    try {
+      await timed("up (refusing registry)", timings, () => stack.up(RUN));
+    } catch (error) {
+      message = String((error as Error).message);
+    } finally {
+      writeConfig(STACK, stackConfig(3));
+    }
+    expect(message).toContain("127.0.0.1:1");
+    expect(message).toMatch(/connection refused/);
+    expect(serviceImages()).toEqual(before);
+    expect(
+      Object.fromEntries(
+        SERVICES.map((service) => [service, docker("service", "inspect", "--format", "{{.UpdatedAt}}", service)]),
+      ),
+    ).toEqual(updatedAt);
+    // The swarm's own registry is still there, and the next up needs no change to any service.
+    expect(dockerLines("service", "ls", "--filter", `name=${REGISTRY_SERVICE}`, "--format", "{{.Name}}")).toEqual([
+      REGISTRY_SERVICE,
+    ]);
+    const result = await timed("up (registry restored)", timings, () => stack.up(RUN));
+    expect(result.summary.result).toBe("succeeded");
+    expect(serviceImages()).toEqual(before);
+  });
+
   it("destroys every service, network and container, on every node", async () => {
     await timed("destroy", timings, () => stack.destroy({ color: "never" }));
     expect(await resourceCount(stack)).toBe(0);
@@ -299,6 +392,12 @@ describe("the stack on a 3-node swarm", () => {
     });
     expect([gone, labelled(STACK).containers, labelled(STACK).networks]).toEqual([true, [], []]);
     expect(dockerLines("network", "ls", "--filter", `name=^${OVERLAY}$`, "--format", "{{.Name}}")).toEqual([]);
+    // The registry and its storage go too, and the engine keeps no copy of the pushed image.
+    expect(dockerLines("service", "ls", "--filter", `name=${REGISTRY_SERVICE}`, "-q")).toEqual([]);
+    expect(labelledVolumes()).toEqual([]);
+    expect(dockerLines("image", "ls", "-q", REPOSITORY)).toEqual([]);
+    // The refused registry's build too, which no resource held.
+    expect(labelled(STACK).images).toEqual([]);
   });
 
   it("leaves no node behind after cluster:down, when the suite started the cluster", async () => {

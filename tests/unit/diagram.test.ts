@@ -287,6 +287,62 @@ describe("topologyDot in swarm mode", () => {
     expect(idle).not.toContain(id("task:"));
   });
 
+  it("draws the swarm's own registry in the box of the node it runs on", () => {
+    const digest = `sha256:${"3".repeat(64)}`;
+    const withRegistry = topologyDot({
+      ...outputs,
+      image: {
+        name: "127.0.0.1:5000/app",
+        digest,
+        baseImage: "python:3.11-slim",
+        configuredBaseImage: "python:3.11-slim",
+        standInNote: null,
+        registry: {
+          address: "127.0.0.1:5000",
+          reference: `127.0.0.1:5000/app@${digest}`,
+          service: {
+            name: "s-registry",
+            node: "vm",
+            volume: "s-registry-data",
+            image: "registry:2",
+            note: null,
+            publishMode: "host",
+          },
+        },
+      },
+    });
+    const vm = withRegistry.slice(
+      withRegistry.indexOf(id("cluster_node:vm")),
+      withRegistry.indexOf(id("cluster_node:worker-1")),
+    );
+    const line = vm.split("\n").find((text) => text.trim().startsWith(id("registry")));
+    expect(line?.trim()).toBe(
+      `${id("registry")} [shape="cylinder", style="filled", fillcolor="#fff7cc", label=<<b>registry 127.0.0.1:5000</b><br/><font point-size="9">service s-registry, volume s-registry-data; every node pulls from 127.0.0.1</font><br/><font point-size="9">127.0.0.1:5000/app@${digest}</font>>];`,
+    );
+  });
+
+  it("draws a registry of the user's outside every node", () => {
+    const withRegistry = topologyDot({
+      ...outputs,
+      image: {
+        name: "registry.example.com/team/app",
+        digest: "sha256:1",
+        baseImage: "b",
+        configuredBaseImage: "b",
+        standInNote: null,
+        registry: {
+          address: "registry.example.com/team",
+          reference: "registry.example.com/team/app@sha256:1",
+          service: null,
+        },
+      },
+    });
+    const outside = withRegistry.split("\n").filter((text) => text.startsWith(`  ${id("registry")} `));
+    expect(outside).toHaveLength(1);
+    expect(outside[0]).toContain("<b>registry registry.example.com/team</b>");
+    expect(outside[0]).toContain("every node pulls from it");
+  });
+
   it("refuses a service without its tasks", () => {
     expect(() =>
       parseStackOutputs(

@@ -1,9 +1,18 @@
 import type * as pulumiType from "@pulumi/pulumi";
 import { type Engine, LOCAL_ENGINE } from "../../src/plan/engine";
+import type { RegistryFacts } from "../../src/plan/plan";
 import { defaultConfigStrings } from "./projectDefaults";
 
 /** The stub engine's platform: not this machine's, so a test sees where the value came from. */
 export const ENGINE_PLATFORM = "linux/arm64";
+
+/** What the stub engine says of the swarm's own registry: node "vm", no official image, setup's stand-in. */
+export const REGISTRY_FACTS: RegistryFacts = Object.freeze({
+  nodeId: "NODE-ID",
+  nodeName: "vm",
+  image: `sha256:${"7".repeat(64)}`,
+  note: "stand-in registry note",
+});
 
 /** A resource as the program declared it. */
 export interface Declared {
@@ -35,6 +44,7 @@ export async function runProgram(
     swarmNodes?: number | null;
     declared?: Declared[];
     engine?: Engine;
+    registryFacts?: RegistryFacts;
     /** Runs on the fresh module registry just before the program, e.g. to spy on one of its modules. */
     beforeProgram?: () => void;
   } = {},
@@ -51,6 +61,8 @@ export async function runProgram(
     swarm: wantSwarm && options.swarmNodes != null ? { nodes: options.swarmNodes } : null,
   }));
   jest.doMock("../../src/machine/engineFacts", () => ({ readEngineFacts, baseImageOverride: () => undefined }));
+  const readRegistryFacts = jest.fn((_engine: Engine) => options.registryFacts ?? REGISTRY_FACTS);
+  jest.doMock("../../src/machine/registryFacts", () => ({ readRegistryFacts }));
   const pulumi: typeof pulumiType = require("@pulumi/pulumi");
   pulumi.runtime.setAllConfig({
     ...defaultConfigStrings(),
@@ -83,7 +95,7 @@ export async function runProgram(
   for (const name of ["containers", "services", "network", "image", "probes"]) {
     outputs[name] = await resolve(program[name]);
   }
-  return { declared, portCheck, readEngineFacts, outputs };
+  return { declared, portCheck, readEngineFacts, readRegistryFacts, outputs };
 }
 
 export function ofType(declared: Declared[], type: string): Declared[] {

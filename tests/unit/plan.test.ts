@@ -1,6 +1,13 @@
 import type { FlaskBridgeConfig } from "../../src/plan/config";
 import { LOCAL_ENGINE, parseEngine } from "../../src/plan/engine";
-import { HEALTHCHECK, planTopology, SWARM_HEALTHCHECK, type SwarmCluster } from "../../src/plan/plan";
+import {
+  HEALTHCHECK,
+  type MachineFacts,
+  planTopology,
+  type RegistryFacts,
+  SWARM_HEALTHCHECK,
+  type SwarmCluster,
+} from "../../src/plan/plan";
 import { DEFAULTS } from "./projectDefaults";
 
 function withConfig(overrides: Partial<FlaskBridgeConfig>): FlaskBridgeConfig {
@@ -286,9 +293,36 @@ describe("planTopology rejects bad config, naming the key and the value", () => 
   });
 });
 
-/** The tutorial's topology in swarm mode, minus what Swarm cannot run (none) and with Swarm's bind address. */
-const SWARM: Partial<FlaskBridgeConfig> = { orchestrator: "swarm", noneMode: false };
+/**
+ * The tutorial's topology in swarm mode, minus what Swarm cannot run (none), and with
+ * the host-mode app off port 5000, which the swarm's own registry publishes.
+ */
+const SWARM: Partial<FlaskBridgeConfig> = { orchestrator: "swarm", noneMode: false, hostPort: 5007 };
 const THREE_NODES: SwarmCluster = { nodes: 3 };
+/** What the engine says of the swarm's own registry: its node, and the official image. */
+const OWN_REGISTRY: RegistryFacts = { nodeId: "NODE-ID", nodeName: "node-1", image: "registry:2", note: null };
+const ON_SWARM: MachineFacts = { engine: LOCAL_ENGINE, swarm: THREE_NODES, registry: OWN_REGISTRY };
+
+/** The swarm's own registry as planned on the local engine. */
+function ownRegistryPlan(publishMode: "ingress" | "host") {
+  return {
+    address: "127.0.0.1:5000",
+    server: "127.0.0.1:5000",
+    repository: "127.0.0.1:5000/flask-hello-world",
+    username: null,
+    builtIn: {
+      serviceName: "flask-registry",
+      volumeName: "flask-registry-data",
+      port: 5000,
+      image: "registry:2",
+      imageNote: null,
+      nodeId: "NODE-ID",
+      nodeName: "node-1",
+      publishMode,
+      probeUrl: "http://127.0.0.1:5000/v2/",
+    },
+  };
+}
 
 function service(key: string, network: string, port: number, mode: "ingress" | "host") {
   return {
@@ -311,22 +345,23 @@ const HOST_SERVICE = {
   kind: "host",
   network: "host",
   replicas: 1,
-  hostPort: 5000,
+  hostPort: 5007,
   publish: null,
-  env: { PORT: "5000", HOST: "0.0.0.0" },
+  env: { PORT: "5007", HOST: "0.0.0.0" },
   maxReplicasPerNode: 1,
   updateOrder: "stop-first",
 };
 
 describe("planTopology in swarm mode", () => {
   it("turns each of the tutorial's containers into a service, the user-defined bridge into an overlay", () => {
-    const plan = planTopology(withConfig(SWARM), "dev", { engine: LOCAL_ENGINE, swarm: THREE_NODES });
+    const plan = planTopology(withConfig(SWARM), "dev", ON_SWARM);
     expect(plan.orchestrator).toBe("swarm");
     expect(plan.containers).toEqual([]);
     // Swarm replaces a task whose check fails: a slow check gets 30 s, not 5.
     expect(SWARM_HEALTHCHECK).toEqual({ ...HEALTHCHECK, timeout: "30s" });
     expect(plan.swarm).toEqual({
       nodes: 3,
+      registry: ownRegistryPlan("ingress"),
       healthcheck: SWARM_HEALTHCHECK,
       publishMode: "ingress",
       endpointMode: "vip",
@@ -356,10 +391,11 @@ describe("planTopology in swarm mode", () => {
         networkSubnet: "10.213.61.0/24",
       }),
       "dev",
-      { engine: LOCAL_ENGINE, swarm: THREE_NODES },
+      ON_SWARM,
     );
     expect(plan.swarm).toEqual({
       nodes: 3,
+      registry: ownRegistryPlan("host"),
       healthcheck: SWARM_HEALTHCHECK,
       publishMode: "host",
       endpointMode: "dnsrr",
@@ -378,15 +414,115 @@ describe("planTopology in swarm mode", () => {
   });
 
   it("lets ingress publishing run more tasks than nodes: the routing mesh shares the port", () => {
-    const plan = planTopology(withConfig({ ...SWARM, hostMode: false, replicas: 5 }), "dev", {
-      engine: LOCAL_ENGINE,
-      swarm: THREE_NODES,
-    });
+    const plan = planTopology(withConfig({ ...SWARM, hostMode: false, replicas: 5 }), "dev", ON_SWARM);
     expect(plan.swarm?.services.map((planned) => planned.replicas)).toEqual([5, 5, 5, 5, 5, 5]);
   });
 
   it("reads no swarm and plans no services in engine mode", () => {
     expect(planTopology(withConfig({ replicas: 7 }), "dev").swarm).toBeNull();
+  });
+});
+
+describe("planTopology: the registry every node pulls from", () => {
+  const registryOf = (overrides: Partial<FlaskBridgeConfig>, machine = ON_SWARM) =>
+    planTopology(withConfig({ ...SWARM, ...overrides }), "dev", machine).swarm?.registry;
+
+  it("pushes to the user's registry, with its login, and runs no registry of its own", () => {
+    expect(
+      registryOf({
+        registry: "registry.example.com:5000/team",
+        registryUsername: "ci",
+        registryPassword: "s3cret",
+        hostPort: 5000,
+      }),
+    ).toEqual({
+      address: "registry.example.com:5000/team",
+      server: "registry.example.com:5000",
+      repository: "registry.example.com:5000/team/flask-hello-world",
+      username: "ci",
+      builtIn: null,
+    });
+    expect(registryOf({ registry: "localhost:5000" }, { ...ON_SWARM, registry: null })?.username).toBeNull();
+  });
+
+  it("keeps the password out of the plan", () => {
+    const plan = planTopology(
+      withConfig({ ...SWARM, registry: "docker.io/someone", registryUsername: "someone", registryPassword: "s3cret" }),
+      "dev",
+      ON_SWARM,
+    );
+    expect(JSON.stringify(plan)).not.toContain("s3cret");
+  });
+
+  it("asks a remote engine's own registry on that machine's address, from here", () => {
+    const engine = parseEngine("ssh://root@10.213.200.11");
+    expect(registryOf({ urlHost: "10.213.200.11" }, { ...ON_SWARM, engine })?.builtIn?.probeUrl).toBe(
+      "http://10.213.200.11:5000/v2/",
+    );
+  });
+
+  it("publishes the swarm's own registry on registryPort", () => {
+    expect(registryOf({ registryPort: 19005, hostPort: 5000 })).toMatchObject({
+      address: "127.0.0.1:19005",
+      repository: "127.0.0.1:19005/flask-hello-world",
+      builtIn: { port: 19005, probeUrl: "http://127.0.0.1:19005/v2/" },
+    });
+  });
+
+  it("runs the stand-in that the engine has, with its note", () => {
+    const standIn = { ...OWN_REGISTRY, image: `sha256:${"7".repeat(64)}`, note: "stand-in" };
+    expect(registryOf({}, { ...ON_SWARM, registry: standIn })?.builtIn).toMatchObject({
+      image: standIn.image,
+      imageNote: "stand-in",
+    });
+  });
+
+  const refused: [string, Partial<FlaskBridgeConfig>, string][] = [
+    [
+      "a scheme",
+      { registry: "https://registry.example.com" },
+      'Invalid config flask-bridge:registry = "https://registry.example.com": must be a registry\'s host[:port], optionally with a path, e.g. "registry.example.com:5000/team" or "docker.io/<account>" (no scheme, no tag)',
+    ],
+    [
+      "an account with no registry host",
+      { registry: "someone" },
+      'Invalid config flask-bridge:registry = "someone": must be a registry\'s host[:port], optionally with a path, e.g. "registry.example.com:5000/team" or "docker.io/<account>" (no scheme, no tag)',
+    ],
+    [
+      "a user name without a password",
+      { registry: "registry.example.com", registryUsername: "ci" },
+      'Invalid config flask-bridge:registryUsername = "ci": needs flask-bridge:registryPassword too: a registry login is both, or neither',
+    ],
+    [
+      "a password without a user name, never shown",
+      { registry: "registry.example.com", registryPassword: "s3cret" },
+      'Invalid config flask-bridge:registryPassword = "[secret]": needs flask-bridge:registryUsername too: a registry login is both, or neither',
+    ],
+    [
+      "a login for the swarm's own registry",
+      { registryUsername: "ci", registryPassword: "s3cret" },
+      'Invalid config flask-bridge:registryUsername = "ci": is for flask-bridge:registry, which is empty: the swarm\'s own registry takes no login; set flask-bridge:registry or clear it',
+    ],
+    [
+      "the registry's port for the host-mode app",
+      { hostPort: 5000 },
+      "Invalid config flask-bridge:hostPort = 5000: port 5000 is the swarm's own registry's (flask-bridge:registry is empty, so the program runs one, as Docker's swarm tutorial does); choose another port, another flask-bridge:registryPort, or set flask-bridge:registry to a registry of your own",
+    ],
+    [
+      "the registry's port for a published service",
+      { customPorts: [5004, 5000] },
+      "Invalid config flask-bridge:customPorts[1] = 5000: port 5000 is the swarm's own registry's (flask-bridge:registry is empty, so the program runs one, as Docker's swarm tutorial does); choose another port, another flask-bridge:registryPort, or set flask-bridge:registry to a registry of your own",
+    ],
+    [
+      "an image name with a digest",
+      { imageName: `app@sha256:${"1".repeat(64)}` },
+      `Invalid config flask-bridge:imageName = "app@sha256:${"1".repeat(64)}": is pushed to a registry in swarm mode, so it takes no digest; give a name, with a tag if you like`,
+    ],
+  ];
+
+  it.each(refused)("refuses %s, saying why", (_name, overrides, message) => {
+    const error = errorOf(() => registryOf(overrides));
+    expect([error.name, error.message]).toEqual(["ConfigError", message]);
   });
 });
 
@@ -456,17 +592,20 @@ describe("planTopology refuses what Swarm cannot run, saying why", () => {
       "more host-mode tasks than nodes",
       { ...SWARM, bridgePorts: [], customPorts: [], replicas: 2 },
       { nodes: 1 },
-      "Invalid config flask-bridge:replicas = 2: the host-mode service flask-host binds port 5000 on its node itself, one task per node, and the swarm has 1 Ready, Active node(s); set it to at most 1, add nodes, or set flask-bridge:hostMode to false",
+      "Invalid config flask-bridge:replicas = 2: the host-mode service flask-host binds port 5007 on its node itself, one task per node, and the swarm has 1 Ready, Active node(s); set it to at most 1, add nodes, or set flask-bridge:hostMode to false",
     ],
   ];
 
   it.each(cases)("%s", (_name, overrides, cluster, message) => {
-    const error = errorOf(() => planTopology(withConfig(overrides), "dev", { engine: LOCAL_ENGINE, swarm: cluster }));
+    const error = errorOf(() =>
+      planTopology(withConfig(overrides), "dev", { engine: LOCAL_ENGINE, swarm: cluster, registry: OWN_REGISTRY }),
+    );
     expect(error.message).toBe(message);
     expect(error.name).toBe("ConfigError");
   });
 
   it("does not hold engine mode to Swarm's rules", () => {
+    expect(() => planTopology(withConfig({ hostPort: 5000, registryUsername: "someone" }), "dev")).not.toThrow();
     expect(() => planTopology(withConfig({ bindAddress: "127.0.0.1", replicas: 9 }), "dev")).not.toThrow();
   });
 });

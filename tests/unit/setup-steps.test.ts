@@ -107,7 +107,7 @@ describe("cluster.sh up", () => {
       bin,
       "docker",
       `case "$1 $2" in
-  "image inspect") exit 0 ;;
+  "image inspect") echo 3 ;; # the node image, at scripts/cluster.sh's NODE_RECIPE
   "info --format") echo inactive/false ;;
   "network inspect") echo docker0 ;;
   "swarm init") echo "Error response from daemon: fake: swarm init refused" >&2; exit 1 ;;

@@ -1,12 +1,14 @@
 import { dockerEnv, LOCAL_ENGINE } from "../../src/plan/engine";
-import { type Declared, LABELS, ofType, runProgram as runMocked } from "./mockProgram";
+import { type Declared, LABELS, ofType, REGISTRY_FACTS, runProgram as runMocked } from "./mockProgram";
 
 /**
  * Runs index.ts in swarm mode under Pulumi's mocks and checks exactly what it
  * declares. setMocks runs before the program is imported, on a fresh module registry.
  */
 
-const IMAGE_ID = `sha256:${"2".repeat(64)}`;
+const DIGEST = `sha256:${"2".repeat(64)}`;
+/** What the push gave: the image every service pins. */
+const REFERENCE = `127.0.0.1:5000/flask-hello-world@${DIGEST}`;
 const SWARM = {
   orchestrator: "swarm",
   bridgePorts: "[19001]",
@@ -44,9 +46,12 @@ function probeReport(environment: Record<string, string>) {
 }
 
 function outputsOf({ type, inputs }: Declared): Record<string, unknown> {
-  if (type === "docker:index/image:Image") return { repoDigest: IMAGE_ID };
+  if (type === "docker:index/image:Image") {
+    return { repoDigest: `${inputs.imageName}@${DIGEST}` };
+  }
   if (type === "command:local:Command") {
     const environment = inputs.environment as Record<string, string>;
+    if (environment.REGISTRY_URL) return { stdout: `${environment.REGISTRY_URL}\n` };
     return { stdout: environment.SERVICE ? JSON.stringify(probeReport(environment)) : "" };
   }
   return {};
@@ -61,21 +66,26 @@ describe("the program in swarm mode", () => {
     run = await runProgram(SWARM, 3);
   });
 
-  it("asks the swarm once and declares 1 image, its copy to the nodes, 1 overlay and 3 services with probes", () => {
+  it("asks the swarm once and declares the swarm's registry, 1 pushed image, 1 overlay and 3 services with probes", () => {
     expect(run.readEngineFacts.mock.calls).toEqual([
       [expect.objectContaining({ url: "unix:///var/run/docker.sock" }), true],
+    ]);
+    expect(run.readRegistryFacts.mock.calls).toEqual([
+      [expect.objectContaining({ url: "unix:///var/run/docker.sock" })],
     ]);
     const counts: Record<string, number> = {};
     for (const { type } of run.declared) counts[type] = (counts[type] ?? 0) + 1;
     expect(counts).toEqual({
-      "flask-bridge:image:FlaskImage": 1,
-      "flask-bridge:image:ClusterImage": 1,
+      "flask-bridge:registry:SwarmRegistry": 1,
+      "flask-bridge:image:SwarmImage": 1,
       "flask-bridge:network:DockerNetwork": 1,
       "flask-bridge:service:SwarmService": 3,
+      "docker:index/volume:Volume": 1,
       "docker:index/image:Image": 1,
       "docker:index/network:Network": 1,
-      "docker:index/service:Service": 3,
-      // The image remover, the copy to the nodes and one probe per service.
+      // The registry and the tutorial's three.
+      "docker:index/service:Service": 4,
+      // The image remover, the registry's probe and one probe per service.
       "command:local:Command": 5,
       "pulumi:providers:docker": 1,
     });
@@ -97,19 +107,93 @@ describe("the program in swarm mode", () => {
     ]);
   });
 
-  it("copies the built image to the cluster's workers whenever it changes, and removes that copy by ID on destroy", () => {
-    const copy = run.declared.find((resource) => resource.name === "cluster-image-copy");
-    expect(copy?.inputs).toEqual({
-      create: 'bash scripts/cluster.sh load "$IMAGE"',
-      delete: 'bash scripts/cluster.sh unload "$IMAGE_ID"',
-      environment: { ...dockerEnv(LOCAL_ENGINE), IMAGE: "flask-hello-world", IMAGE_ID: IMAGE_ID },
-      triggers: [IMAGE_ID],
+  it("runs the swarm's own registry on the engine's node, its storage a labelled volume, published like the services", () => {
+    const [volume] = ofType(run.declared, "docker:index/volume:Volume");
+    expect(volume?.inputs).toEqual({ name: "flask-registry-data", labels: LABELS });
+    const registry = run.declared.find((resource) => resource.name === "registry-service");
+    expect(registry?.inputs).toEqual({
+      name: "flask-registry",
+      labels: LABELS,
+      mode: { replicated: { replicas: 1 } },
+      taskSpec: {
+        containerSpec: {
+          image: REGISTRY_FACTS.image,
+          healthcheck: {
+            tests: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:5000/v2/"],
+            interval: "10s",
+            timeout: "30s",
+            startPeriod: "30s",
+            retries: 3,
+          },
+          labels: [...LABELS, { label: "flask-bridge.role", value: "registry" }],
+          readOnly: true,
+          capDrops: ["ALL"],
+          mounts: [
+            { type: "volume", source: "flask-registry-data", target: "/var/lib/registry" },
+            { type: "tmpfs", target: "/tmp", tmpfsOptions: { sizeBytes: 16777216 } },
+          ],
+          stopGracePeriod: "30s",
+          sysctl: {},
+        },
+        networksAdvanceds: [{ name: "bridge" }],
+        placement: { constraints: ["node.id==NODE-ID"] },
+        restartPolicy: { condition: "any", delay: "1s", maxAttempts: 0, window: "0s" },
+      },
+      endpointSpec: {
+        mode: "dnsrr",
+        ports: [{ targetPort: 5000, publishedPort: 5000, publishMode: "host", protocol: "tcp" }],
+      },
     });
+    const probe = run.declared.find((resource) => resource.name === "registry-probe");
+    expect(probe?.inputs).toMatchObject({
+      create: "node --require tsx/cjs src/probes/registry.ts",
+      environment: {
+        ...dockerEnv(LOCAL_ENGINE),
+        REGISTRY_URL: "http://127.0.0.1:5000/v2/",
+        SERVICE: "flask-registry",
+        PROBE_TIMEOUT_SECONDS: "180",
+      },
+    });
+  });
+
+  it("builds the image, pushes it to 127.0.0.1:5000 and removes the local copy on destroy", () => {
+    const [image] = ofType(run.declared, "docker:index/image:Image");
+    expect(image?.inputs).toEqual({
+      imageName: "127.0.0.1:5000/flask-hello-world",
+      build: {
+        context: "./app",
+        dockerfile: "./app/Dockerfile",
+        args: { BASE_IMAGE: "python:3.11-slim", STACK: "dev" },
+        platform: "linux/arm64",
+      },
+      skipPush: false,
+      registry: { server: "127.0.0.1:5000" },
+      buildOnPreview: false,
+    });
+    const remover = run.declared.find((resource) => resource.name === "image-remove-on-destroy");
+    expect(remover?.inputs.environment).toEqual({
+      ...dockerEnv(LOCAL_ENGINE),
+      IMAGE: "127.0.0.1:5000/flask-hello-world",
+      STACK: "dev",
+    });
+  });
+
+  it("runs no script of the project's: every command is a probe file or a docker command", () => {
+    const commands = ofType(run.declared, "command:local:Command").flatMap(({ inputs }) =>
+      [inputs.create, inputs.update, inputs.delete].filter((text): text is string => typeof text === "string"),
+    );
+    expect(commands.length).toBeGreaterThan(0);
+    expect(commands.filter((text) => /scripts\/|\.sh\b|cluster/.test(text))).toEqual([]);
   });
 
   it("declares each service hardened, placed one task a node, published per node and rolled one task at a time", () => {
     const services = ofType(run.declared, "docker:index/service:Service");
-    expect(services.map(({ name }) => name).sort()).toEqual(["bridge-1-service", "custom-1-service", "host-service"]);
+    expect(services.map(({ name }) => name).sort()).toEqual([
+      "bridge-1-service",
+      "custom-1-service",
+      "host-service",
+      "registry-service",
+    ]);
     const byName = (name: string) => services.find((service) => service.name === name)?.inputs ?? {};
     const custom = byName("custom-1-service");
     const update = { parallelism: 1, delay: "1s", order: "stop-first", monitor: "5s" };
@@ -119,7 +203,8 @@ describe("the program in swarm mode", () => {
       mode: { replicated: { replicas: 2 } },
       taskSpec: {
         containerSpec: {
-          image: IMAGE_ID,
+          image: REFERENCE,
+          commands: ["bash", "/app/drain.sh"],
           // HOST=0.0.0.0 is the app's default; one variable keeps the provider's env order fixed.
           env: { PORT: "5000" },
           healthcheck: {
@@ -168,7 +253,7 @@ describe("the program in swarm mode", () => {
       PROBE_TIMEOUT_SECONDS: "420",
     });
     const [serviceId, image, spec = "{}"] = (probe?.inputs.triggers ?? []) as string[];
-    expect([serviceId, image]).toEqual(["custom-1-service-id", IMAGE_ID]);
+    expect([serviceId, image]).toEqual(["custom-1-service-id", REFERENCE]);
     // Any change to what the service runs re-runs the probe, so up waits for the rollout.
     expect(JSON.parse(spec)).toEqual(expect.objectContaining({ publishMode: "host", endpointMode: "dnsrr" }));
     expect(JSON.parse(spec).plan).toEqual(expect.objectContaining({ serviceName: "flask-custom-1", replicas: 2 }));
@@ -189,6 +274,73 @@ describe("the program in swarm mode", () => {
     });
     expect([run.outputs.containers, run.outputs.probes]).toEqual([undefined, undefined]);
   });
+
+  it("exports the pushed image: the registry, the reference every service runs and its digest", () => {
+    expect(run.outputs.image).toEqual({
+      name: "127.0.0.1:5000/flask-hello-world",
+      digest: DIGEST,
+      baseImage: "python:3.11-slim",
+      configuredBaseImage: "python:3.11-slim",
+      standInNote: null,
+      registry: {
+        address: "127.0.0.1:5000",
+        reference: REFERENCE,
+        service: {
+          name: "flask-registry",
+          node: "vm",
+          volume: "flask-registry-data",
+          image: REGISTRY_FACTS.image,
+          note: "stand-in registry note",
+          publishMode: "host",
+        },
+      },
+    });
+  });
+});
+
+describe("the program in swarm mode with a registry of the user's", () => {
+  const USER = {
+    ...SWARM,
+    registry: "registry.example.com:5000/team",
+    registryUsername: "ci",
+    registryPassword: "s3cret",
+  };
+  let run: Awaited<ReturnType<typeof runProgram>>;
+  beforeAll(async () => {
+    run = await runProgram(USER, 3);
+  });
+
+  it("runs no registry of its own and asks nothing about one", () => {
+    expect(run.readRegistryFacts.mock.calls).toEqual([]);
+    expect(ofType(run.declared, "docker:index/volume:Volume")).toEqual([]);
+    expect(run.declared.filter(({ type }) => type === "flask-bridge:registry:SwarmRegistry")).toEqual([]);
+    expect(ofType(run.declared, "docker:index/service:Service")).toHaveLength(3);
+  });
+
+  it("pushes there with the login, and hands the login to every service for its nodes' pulls", () => {
+    const [image] = ofType(run.declared, "docker:index/image:Image");
+    expect([image?.inputs.imageName, image?.inputs.registry]).toEqual([
+      "registry.example.com:5000/team/flask-hello-world",
+      // The whole login is a secret once its password is.
+      expect.objectContaining({ value: { server: "registry.example.com:5000", username: "ci", password: "s3cret" } }),
+    ]);
+    for (const service of ofType(run.declared, "docker:index/service:Service")) {
+      expect([service.name, service.inputs.auth]).toEqual([
+        service.name,
+        expect.objectContaining({
+          value: { serverAddress: "registry.example.com:5000", username: "ci", password: "s3cret" },
+        }),
+      ]);
+      expect((service.inputs.taskSpec as { containerSpec: { image: string } }).containerSpec.image).toBe(
+        `registry.example.com:5000/team/flask-hello-world@${DIGEST}`,
+      );
+    }
+    expect(run.outputs.image.registry).toEqual({
+      address: "registry.example.com:5000/team",
+      reference: `registry.example.com:5000/team/flask-hello-world@${DIGEST}`,
+      service: null,
+    });
+  });
 });
 
 describe("the program in swarm mode with other config", () => {
@@ -197,7 +349,13 @@ describe("the program in swarm mode with other config", () => {
       { orchestrator: "swarm", noneMode: "false", hostMode: "false", bridgePorts: "[]", customPorts: "[5004]" },
       1,
     );
-    const [service] = ofType(declared, "docker:index/service:Service");
+    const [registry, service] = ofType(declared, "docker:index/service:Service");
+    // The registry too: every node pulls from its own 127.0.0.1:5000 through the mesh.
+    expect(registry?.inputs.endpointSpec).toEqual({
+      mode: "vip",
+      ports: [{ targetPort: 5000, publishedPort: 5000, publishMode: "ingress", protocol: "tcp" }],
+    });
+    expect(registry?.inputs.taskSpec).not.toHaveProperty("networksAdvanceds");
     expect(service?.inputs.endpointSpec).toEqual({
       mode: "vip",
       ports: [{ targetPort: 5000, publishedPort: 5004, publishMode: "ingress", protocol: "tcp" }],
@@ -213,6 +371,15 @@ describe("the program in swarm mode with other config", () => {
       'Invalid config flask-bridge:orchestrator = "swarm": this Docker engine is not a swarm manager',
     );
     expect(declared).toEqual([]);
+  });
+
+  it("runs no script of the project's in engine mode either", async () => {
+    const { declared } = await runProgram({}, null);
+    const commands = ofType(declared, "command:local:Command").flatMap(({ inputs }) =>
+      [inputs.create, inputs.update, inputs.delete].filter((text): text is string => typeof text === "string"),
+    );
+    expect(commands.length).toBeGreaterThan(0);
+    expect(commands.filter((text) => /scripts\/|\.sh\b|cluster/.test(text))).toEqual([]);
   });
 
   it("does not ask Docker about a swarm in engine mode", async () => {

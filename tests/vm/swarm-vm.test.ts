@@ -4,8 +4,8 @@ import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation";
-import type { ServiceOutput } from "../../src/plan/outputs";
+import { LocalWorkspace, type Stack, type UpResult } from "@pulumi/pulumi/automation";
+import type { ImageOutput, ServiceOutput } from "../../src/plan/outputs";
 import {
   printTimings,
   pulumiCommand,
@@ -23,6 +23,9 @@ import {
  * kernel (FLASK_BRIDGE_CLUSTER=vm npm run cluster:up). The suite starts the VM
  * cluster, drives the program against its manager through DOCKER_HOST=ssh://…,
  * and takes the cluster down at the end. One stack goes through every step, in order.
+ * To the program the VMs are a plain swarm: it builds on the manager, pushes to
+ * the swarm's own registry there (its image comes with the base disk) and every
+ * VM pulls from its own 127.0.0.1:5000 through the routing mesh (no `load`).
  */
 
 const STACK = "e2e-vm";
@@ -33,13 +36,20 @@ const PORTS: Record<string, number> = { "e2e-vm-custom-1": 19104, "e2e-vm-custom
 const SERVICES = Object.keys(PORTS);
 const OVERLAY = "e2e-vm-overlay";
 const SUBNET_PREFIX = "10.213.90.";
+const IMAGE_NAME = "flask-bridge-e2e-vm";
+// The swarm's own registry at the default registryPort (Docker's tutorial's 5000):
+// on the VMs nothing else holds it.
+const REGISTRY = "127.0.0.1:5000";
+const REGISTRY_SERVICE = "e2e-vm-registry";
+const REGISTRY_VOLUME = "e2e-vm-registry-data";
 const CLUSTER_SCRIPT = path.join(REPO_ROOT, "scripts", "cluster.sh");
+const APP_SOURCE = path.join(REPO_ROOT, "app", "app.py");
 const CLUSTER_ENV = path.join(process.env.FLASK_BRIDGE_HOME ?? "", "vm", "run", "cluster.env");
 
 function config(replicas: number): Record<string, unknown> {
   return {
     "flask-bridge:orchestrator": "swarm",
-    "flask-bridge:imageName": "flask-bridge-e2e-vm",
+    "flask-bridge:imageName": IMAGE_NAME,
     "flask-bridge:namePrefix": "e2e-vm",
     "flask-bridge:bridgePorts": [],
     "flask-bridge:customPorts": [19104, 19105],
@@ -59,6 +69,7 @@ reportAssertions("swarm-vm");
 let dockerHost = "";
 let stack: Stack;
 let services: Record<string, ServiceOutput>;
+let image: ImageOutput;
 const timings: Record<string, number> = {};
 
 /** scripts/cluster.sh for the VM kind; progress goes to stderr, stdout is returned. */
@@ -193,20 +204,38 @@ async function eventually(timeoutMs: number, check: () => boolean | Promise<bool
   }
 }
 
-/** What any node still holds of the stack, by its label. */
+/**
+ * What any node still holds of the stack, by its label: containers, networks and
+ * volumes everywhere; on the manager also services (the registry's included) and
+ * the images the program built there. A worker keeps the app image it pulled, as
+ * any swarm node keeps what it pulled: that copy is the node's, not the stack's.
+ */
 function leftovers(address: string): string[] {
   const filter = `label=flask-bridge.stack=${STACK}`;
+  const isManager = address === swarmNodes()[0]?.address;
   return lines(
     onNode(
       address,
       [
         `docker ps -a -q --filter ${filter}`,
-        `docker image ls -q --filter ${filter}`,
         `docker network ls -q --filter ${filter}`,
-        ...(address === swarmNodes()[0]?.address ? [`docker service ls -q --filter ${filter}`] : []),
+        `docker volume ls -q --filter ${filter}`,
+        ...(isManager
+          ? [
+              `docker service ls -q --filter ${filter}`,
+              `docker service ls -q --filter name=${REGISTRY_SERVICE}`,
+              `docker image ls -q --filter ${filter}`,
+            ]
+          : []),
       ].join("; "),
     ),
   );
+}
+
+/** The image each running task's spec names, per service. */
+function taskImages(service: string): string[] {
+  const ids = lines(manager("service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", service));
+  return lines(manager("inspect", "--type", "task", "--format", "{{.Spec.ContainerSpec.Image}}", ...ids));
 }
 
 beforeAll(async () => {
@@ -225,14 +254,20 @@ beforeAll(async () => {
   }
   fs.rmSync(path.join(REPO_ROOT, `Pulumi.${STACK}.yaml`), { force: true });
   // A crashed earlier run's services, then its overlay, by the stack's label.
+  // A crashed earlier run's services, then its overlay and registry storage, by the stack's label.
   const label = `label=flask-bridge.stack=${STACK}`;
   const stale = lines(manager("service", "ls", "-q", "--filter", label));
   if (stale.length > 0) manager("service", "rm", ...stale);
   await eventually(60_000, () => {
-    const networks = lines(manager("network", "ls", "-q", "--filter", label));
-    for (const network of networks)
-      spawnSync("docker", ["network", "rm", network], { env: { ...process.env, DOCKER_HOST: dockerHost } });
-    return lines(manager("network", "ls", "-q", "--filter", label)).length === 0;
+    const env = { ...process.env, DOCKER_HOST: dockerHost };
+    for (const network of lines(manager("network", "ls", "-q", "--filter", label)))
+      spawnSync("docker", ["network", "rm", network], { env });
+    for (const volume of lines(manager("volume", "ls", "-q", "--filter", label)))
+      spawnSync("docker", ["volume", "rm", volume], { env });
+    return (
+      lines(manager("network", "ls", "-q", "--filter", label)).length === 0 &&
+      lines(manager("volume", "ls", "-q", "--filter", label)).length === 0
+    );
   });
   stack = await LocalWorkspace.createStack(
     { stackName: STACK, workDir: REPO_ROOT },
@@ -241,6 +276,7 @@ beforeAll(async () => {
   writeConfig(STACK, config(1));
   const result = await timed("up (empty stack, 1 replica)", timings, () => stack.up(RUN));
   services = result.outputs.services?.value;
+  image = result.outputs.image?.value;
 });
 
 afterAll(() => {
@@ -304,6 +340,61 @@ describe("Swarm's defaults (VIP, ingress) on 3 VMs with their own kernels", () =
     }
   });
 
+  it("runs the pushed digest in every task, on all three nodes, pulled from the swarm's own registry", () => {
+    const reference = `${REGISTRY}/${IMAGE_NAME}@${image.digest}`;
+    expect(image.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(image.registry?.address).toBe(REGISTRY);
+    expect(image.registry?.reference).toBe(reference);
+    expect(image.registry?.service).toMatchObject({
+      name: REGISTRY_SERVICE,
+      node: "fbvm-1",
+      volume: REGISTRY_VOLUME,
+      publishMode: "ingress",
+    });
+    // The registry: one task, Running on the manager, its storage a labelled volume there.
+    expect(
+      lines(
+        manager(
+          "service",
+          "ps",
+          "--filter",
+          "desired-state=running",
+          "--format",
+          "{{.Node}} {{.CurrentState}}",
+          REGISTRY_SERVICE,
+        ),
+      ).map((line) => line.split(" ").slice(0, 2)),
+    ).toEqual([["fbvm-1", "Running"]]);
+    expect(lines(manager("volume", "ls", "-q", "--filter", `label=flask-bridge.stack=${STACK}`))).toEqual([
+      REGISTRY_VOLUME,
+    ]);
+    const nodes = new Set<string>();
+    for (const service of SERVICES) {
+      expect(manager("service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", service)).toBe(
+        reference,
+      );
+      expect(taskImages(service)).toEqual([reference, reference, reference]);
+      for (const task of runningTasks(service)) nodes.add(task.node);
+    }
+    expect([...nodes].sort()).toEqual(["fbvm-1", "fbvm-2", "fbvm-3"]);
+    // Every node has that very build (the same image ID as on the manager, where it was built),
+    // and every running task container on it runs it: by image ID, since `docker ps` shows
+    // a tag instead of the pinned reference where one names the image (the manager's push tag).
+    const builtId = manager("image", "inspect", "--format", "{{.Id}}", reference);
+    for (const node of swarmNodes()) {
+      const [id, ...containers] = lines(
+        onNode(
+          node.address,
+          `docker image inspect --format '{{.Id}}' '${reference}' && docker ps -q | xargs -r docker inspect --format '{{index .Config.Labels "com.docker.swarm.service.name"}} {{.Image}}'`,
+        ),
+      );
+      expect([node.name, id]).toEqual([node.name, builtId]);
+      const running = containers.map((line) => line.split(" ")).filter(([name]) => SERVICES.includes(name ?? ""));
+      expect(running.length).toBeGreaterThan(0);
+      expect([node.name, new Set(running.map(([, ran]) => ran))]).toEqual([node.name, new Set([builtId])]);
+    }
+  });
+
   it("lets a custom-group task reach another service by name through its VIP, spread over its 3 tasks", async () => {
     const [client] = runningTasks("e2e-vm-custom-1");
     const backends = runningTasks("e2e-vm-custom-2").map((task) => task.ip);
@@ -349,6 +440,59 @@ describe("Swarm's defaults (VIP, ingress) on 3 VMs with their own kernels", () =
     expect(Object.keys(preview.changeSummary)).toEqual(["same"]);
   });
 
+  it("fails up naming a registry that refuses the push, before any service changes; the next up converges", async () => {
+    const specs = (): string[] =>
+      SERVICES.map((service) =>
+        manager("service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}} {{.UpdatedAt}}", service),
+      );
+    const before = specs();
+    // A closed port on the manager, where the engine pushes from: refused at once.
+    writeConfig(STACK, { ...config(3), "flask-bridge:registry": "127.0.0.1:1" });
+    let message = "";
+    try {
+      await timed("up (refusing registry)", timings, () => stack.up(RUN));
+    } catch (error) {
+      message = String((error as Error).message);
+    } finally {
+      writeConfig(STACK, config(3));
+    }
+    expect(message).toContain("127.0.0.1:1");
+    expect(message).toMatch(/connection refused/);
+    expect(specs()).toEqual(before);
+    const result = await timed("up (registry restored)", timings, () => stack.up(RUN));
+    expect(result.summary.result).toBe("succeeded");
+    expect(specs()).toEqual(before);
+  });
+
+  it("rolls a rebuild of app/ over every task, start-first, with no failed request on any node", async () => {
+    const before = image.digest;
+    const original = fs.readFileSync(APP_SOURCE, "utf8");
+    const urls = SERVICES.flatMap((service) => swarmNodes().map((node) => `http://${node.address}:${PORTS[service]}/`));
+    let outcome: Awaited<ReturnType<typeof whileRequesting<UpResult>>>;
+    try {
+      // A change to app/ that keeps the page: a new last layer, so a new digest.
+      fs.writeFileSync(APP_SOURCE, `${original}\n# e2e rebuild ${Date.now()}\n`);
+      outcome = await timed("rebuild of app/ (up)", timings, () => whileRequesting(urls, stack.up(RUN), 5000));
+    } finally {
+      fs.writeFileSync(APP_SOURCE, original);
+    }
+    const { result, sent, failed } = outcome;
+    process.stdout.write(`\nrebuild: ${sent} requests during the rolling update, ${failed.length} failed\n`);
+    expect(failed).toEqual([]);
+    expect(sent).toBeGreaterThan(urls.length);
+    image = result.outputs.image?.value;
+    expect(image.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(image.digest).not.toBe(before);
+    const reference = `${REGISTRY}/${IMAGE_NAME}@${image.digest}`;
+    expect(image.registry?.reference).toBe(reference);
+    for (const service of SERVICES) {
+      expect(
+        manager("service", "inspect", "--format", "{{.Spec.UpdateConfig.Order}} {{.UpdateStatus.State}}", service),
+      ).toBe("start-first completed");
+      expect(taskImages(service)).toEqual([reference, reference, reference]);
+    }
+  });
+
   it("keeps every URL answering on every node while a node drains, and after", async () => {
     const drained = "fbvm-3";
     const nodes = swarmNodes();
@@ -384,12 +528,14 @@ describe("Swarm's defaults (VIP, ingress) on 3 VMs with their own kernels", () =
     manager("node", "update", "--availability", "active", drained);
   });
 
-  it("destroys everything it made, on every node", async () => {
+  it("destroys everything it made, on every node: services, the registry and its volume, the overlay", async () => {
     await timed("destroy", timings, () => stack.destroy({ color: "never" }));
     const nodes = swarmNodes();
     const clean = await eventually(60_000, () => nodes.every((node) => leftovers(node.address).length === 0));
     expect(nodes.map((node) => [node.name, leftovers(node.address)])).toEqual(nodes.map((node) => [node.name, []]));
     expect(clean).toBe(true);
+    expect(lines(manager("network", "ls", "-q", "--filter", `name=^${OVERLAY}$`))).toEqual([]);
+    expect(lines(manager("image", "ls", "-q", `${REGISTRY}/${IMAGE_NAME}`))).toEqual([]);
   });
 
   it("cluster:down leaves no QEMU process, disk overlay, tap, bridge or ssh setting", async () => {
