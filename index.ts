@@ -17,6 +17,12 @@ import type { ContainerOutput, ImageOutput, NetworkOutput, ServiceOutput } from 
 import { planTopology, type SwarmPlan } from "./src/plan/plan";
 import { ruleTransformation } from "./src/policy/ruleTransformation";
 
+// Pulumi takes a whole stack trace for every resource it registers, and its
+// runner maps each through source maps (source-map-support, ts-node's too):
+// at 64 containers that was a third of a preview. Our errors are RunErrors,
+// printed without a trace, so V8's own traces lose nothing.
+(Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined;
+
 const stack = pulumi.getStack();
 
 // Read config, ask the machine, plan: all before any resource is declared, so
