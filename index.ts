@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DockerNetwork } from "./src/components/DockerNetwork";
 import { dockerProvider } from "./src/components/dockerProvider";
-import { FlaskContainer } from "./src/components/FlaskContainer";
+import { FlaskContainers } from "./src/components/FlaskContainers";
 import { FlaskImage } from "./src/components/FlaskImage";
 import { ReadinessProbe, readyTimeoutSeconds } from "./src/components/ReadinessProbe";
 import { SwarmImage } from "./src/components/SwarmImage";
@@ -102,35 +102,24 @@ function engineStack(): {
     opts,
   );
 
-  const flaskContainers = plan.containers.map(
-    (container) =>
-      new FlaskContainer(
-        container.key,
-        {
-          plan: container,
-          image: flaskImage.repoDigest,
-          customNetwork: container.kind === "custom" ? bridgeNetwork.networkName : undefined,
-          healthcheck: plan.healthcheck,
-          labels: plan.labels,
-        },
-        // No dependsOn the whole FlaskImage: the image ID input already orders
-        // create and destroy, and waiting on the remover cost ~1 s of every up.
-        opts,
-      ),
+  // No dependsOn the whole FlaskImage: the image ID input already orders
+  // create and destroy, and waiting on the remover cost ~1 s of every up.
+  const flaskContainers = new FlaskContainers(
+    "containers",
+    {
+      containers: plan.containers,
+      image: flaskImage.repoDigest,
+      customNetwork: bridgeNetwork.networkName,
+      healthcheck: plan.healthcheck,
+      labels: plan.labels,
+    },
+    opts,
   );
-
-  function byDockerName<T>(values: pulumi.Output<T>[]): pulumi.Output<Record<string, T>> {
-    return pulumi
-      .all(values)
-      .apply((resolved) =>
-        Object.fromEntries(plan.containers.map((container, index) => [container.dockerName, resolved[index] as T])),
-      );
-  }
 
   const readiness = new ReadinessProbe(
     "readiness",
     {
-      targets: flaskContainers.map((container) => container.probeTarget),
+      targets: flaskContainers.probeTargets,
       engine,
       timeoutSeconds: readyTimeoutSeconds(process.env),
     },
@@ -141,7 +130,7 @@ function engineStack(): {
     image: pulumi
       .all([flaskImage.imageName, flaskImage.repoDigest])
       .apply(([name, digest]) => ({ name, digest, ...baseImageOutput })),
-    containers: byDockerName(flaskContainers.map((container) => container.output)),
+    containers: flaskContainers.outputs,
     network: networkOutput(bridgeNetwork),
     probes: readiness.results,
   };

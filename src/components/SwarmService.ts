@@ -90,7 +90,7 @@ export class SwarmService extends pulumi.ComponentResource {
             env: providerEnv(plan.env),
             healthcheck: { ...healthcheck, tests: [...healthcheck.tests] },
             labels: toLabelList({ ...args.labels, "flask-bridge.network-kind": plan.kind }),
-            // As hardened as FlaskContainer, minus what Swarm 20.10 lacks: no-new-privileges
+            // As hardened as FlaskContainers, minus what Swarm 20.10 lacks: no-new-privileges
             // (no such service option) and tmpfs noexec/nosuid (a tmpfs mount takes size and mode only).
             user: "10001:10001",
             readOnly: true,

@@ -14,6 +14,10 @@ export const REGISTRY_FACTS: RegistryFacts = Object.freeze({
   note: "stand-in registry note",
 });
 
+// Loaded once: the tmp package (under @pulumi/pulumi) adds a process "exit"
+// listener each time it loads, and every run below loads @pulumi/pulumi afresh.
+const tmp: unknown = jest.requireActual("tmp");
+
 /** A resource as the program declared it. */
 export interface Declared {
   type: string;
@@ -51,6 +55,7 @@ export async function runProgram(
 ) {
   const declared = options.declared ?? [];
   jest.resetModules();
+  jest.doMock("tmp", () => tmp);
   const portCheck = jest.fn((..._args: unknown[]) => declared.length);
   jest.doMock("../../src/machine/hostPorts", () => ({ checkHostPortsFree: portCheck }));
   const engine = options.engine ?? LOCAL_ENGINE;

@@ -97,11 +97,11 @@ describe("the program with the tutorial's config", () => {
     run = await runProgram({});
   });
 
-  it("declares exactly 1 image, 1 network, 8 containers and one probe for them all", () => {
+  it("declares exactly 1 image, 1 network, 8 containers under one component, and one probe for them all", () => {
     expect(countByType(run.declared)).toEqual({
       "flask-bridge:image:FlaskImage": 1,
       "flask-bridge:network:DockerNetwork": 1,
-      "flask-bridge:container:FlaskContainer": 8,
+      "flask-bridge:container:FlaskContainers": 1,
       "flask-bridge:probe:ReadinessProbe": 1,
       "docker:index/image:Image": 1,
       "docker:index/network:Network": 1,
