@@ -11,10 +11,15 @@
 # output; when the build fails they are all printed after Pulumi's error. A
 # docker resource's error is said once per cause, in a few lines; the raw text
 # stays in $FB_LOG_DIR/<up|preview>-<stack>.log.
+# Where the machine's node is older than 22, Pulumi runs the program on the
+# Node LTS setup fetched (lib/node.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=env.sh
 source "$here/env.sh"
+# shellcheck source=lib/node.sh
+source "$here/lib/node.sh"
+fb_use_program_node
 cd "$FB_REPO_ROOT"
 command -v pulumi >/dev/null || fb_die "no pulumi CLI yet; run: npm run setup"
 subcommand="$1"

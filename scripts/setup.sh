@@ -51,6 +51,8 @@ source "$here/lib/docker-engine.sh"
 source "$here/lib/toolchain.sh"
 # shellcheck source=lib/base-image.sh
 source "$here/lib/base-image.sh"
+# shellcheck source=lib/node.sh
+source "$here/lib/node.sh"
 
 # Every npm command works on $FB_STACK (default dev), created on first use.
 FB_STACK="${FB_STACK:-dev}"
@@ -58,7 +60,7 @@ start=$SECONDS
 base_image=""
 if fb_npm_current . && fb_npm_current policy; then
   base_image="$(fb_configured_base_image)"
-  if fb_engine_ready && fb_toolchain_ready && fb_base_image_ready "$base_image"; then
+  if fb_engine_ready && fb_toolchain_ready && fb_program_node_ready && fb_base_image_ready "$base_image"; then
     fb_ensure_stack "$FB_STACK"
     fb_log "ready in $((SECONDS - start))s: pulumi v$FB_WANT_CLI ($FB_PULUMI_BIN_DIR), official docker and command plugins, Docker engine${DOCKER_HOST:+ at $DOCKER_HOST}, stack $FB_STACK"
     exit 0
@@ -70,6 +72,9 @@ fb_step "npm dependencies" fb_ensure_npm_deps
 # shellcheck source=env.sh
 source "$here/env.sh" # the engine, by the program's resolver that the step above installed
 [ -n "$base_image" ] || base_image="$(fb_configured_base_image)"
+if ! fb_program_node_ready; then
+  fb_step "Node $FB_PROGRAM_NODE_MAJOR for the program (this machine's node is $(node --version))" fb_node_bin "$FB_PROGRAM_NODE_MAJOR" >/dev/null
+fi
 fb_step "Docker engine" fb_ensure_docker
 fb_step "Pulumi CLI and plugins" fb_ensure_toolchain
 # shellcheck source=env.sh

@@ -225,3 +225,36 @@ describe("fb_wait_for", () => {
     expect(ms).toBeLessThan(5000);
   });
 });
+
+describe("the program's node (lib/node.sh)", () => {
+  /** A PATH whose `node` says `version`, and a FLASK_BRIDGE_HOME with Node 24 fetched or not. */
+  function machine(version: string, fetched: boolean) {
+    const dir = fakes();
+    fakeCommand(dir, "node", `echo ${version}`);
+    const env = cleanEnv(dir);
+    const bin = path.join(env.FLASK_BRIDGE_HOME as string, "node", "24", "bin");
+    if (fetched) {
+      fs.mkdirSync(bin, { recursive: true });
+      fakeCommand(bin, "node", "echo v24.0.0");
+    }
+    return { env, bin };
+  }
+  const choose = `fb_program_node_ready && echo ready || echo "not ready"; fb_use_program_node; node`;
+
+  it("runs the program on the fetched Node 24 where the machine's is older than 22", async () => {
+    const { env } = machine("v20.20.2", true);
+    expect((await runFunctions(choose, env, ["node.sh"])).lines).toEqual(["ready", "v24.0.0"]);
+  });
+
+  it("leaves a machine's Node 22 or newer alone, fetched or not", async () => {
+    for (const fetched of [true, false]) {
+      const { env } = machine("v22.1.0", fetched);
+      expect((await runFunctions(choose, env, ["node.sh"])).lines).toEqual(["ready", "v22.1.0"]);
+    }
+  });
+
+  it("is not ready on Node 20 until setup fetched Node 24, and keeps the machine's node meanwhile", async () => {
+    const { env } = machine("v20.20.2", false);
+    expect((await runFunctions(choose, env, ["node.sh"])).lines).toEqual(["not ready", "v20.20.2"]);
+  });
+});
