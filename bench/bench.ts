@@ -170,6 +170,16 @@ async function main(): Promise<number> {
       engine: docker("version", "--format", "{{.Server.Version}}"),
       compose: (await run("docker-compose", ["version", "--short"])).stdout.trim(),
       pulumi: (await run("pulumi", ["version"])).stdout.trim(),
+      // The node scripts/pulumi.sh gives the program (scripts/lib/node.sh).
+      programNode: (
+        await run(
+          "bash",
+          ["-c", "source scripts/env.sh && source scripts/lib/node.sh && fb_use_program_node && node --version"],
+          {
+            cwd: REPO_ROOT,
+          },
+        )
+      ).stdout.trim(),
       ...(terraform ? { terraform: terraform.version } : {}),
       tools: [],
       plugins: fs.readdirSync(path.join(process.env.PULUMI_HOME ?? "", "plugins")).filter((p) => !p.endsWith(".lock")),

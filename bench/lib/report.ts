@@ -43,6 +43,8 @@ export interface Results {
     engine: string;
     compose: string;
     pulumi: string;
+    /** The program's node, e.g. "v24.22.3"; absent in runs from before it. */
+    programNode?: string;
     /** "Terraform v1.11.4, kreuzwerker/docker 4.2.0" when the Terraform peer ran */
     terraform?: string;
     /** The tools measured (BENCH_PEERS and the project); absent in runs from before it. */
@@ -116,6 +118,7 @@ export function renderMarkdown(results: Results): string {
   out.push("");
   out.push(
     `${meta.date} · ${meta.cpus} × ${meta.cpuModel}, ${meta.memoryGB} GB · Docker Engine ${meta.engine} · docker-compose ${meta.compose} · Pulumi ${meta.pulumi} (${meta.plugins.join(", ")})` +
+      `${meta.programNode ? `, the program on Node ${meta.programNode}` : ""}` +
       `${meta.terraform ? ` · ${meta.terraform}` : ""} · base image \`${meta.baseImage}\``,
   );
   out.push("");

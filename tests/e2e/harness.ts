@@ -327,6 +327,28 @@ export async function timed<T>(label: string, timings: Record<string, number>, w
   }
 }
 
+/**
+ * An up with `flask-bridge:registry` at a closed loopback port (127.0.0.1:1),
+ * where the engine's push is refused at once; the stack's config is put back
+ * whatever happens. Returns the failed up's message ("" if it did not fail).
+ */
+export async function upWithRefusingRegistry(
+  stack: Stack,
+  config: Record<string, unknown>,
+  timings: Record<string, number>,
+): Promise<string> {
+  const stackName = stack.name;
+  writeConfig(stackName, { ...config, "flask-bridge:registry": "127.0.0.1:1" });
+  try {
+    await timed("up (refusing registry)", timings, () => stack.up(RUN));
+    return "";
+  } catch (error) {
+    return String((error as Error).message);
+  } finally {
+    writeConfig(stackName, config);
+  }
+}
+
 export function printTimings(title: string, timings: Record<string, number>): void {
   const lines = Object.entries(timings).map(([label, seconds]) => `  ${label.padEnd(32)} ${seconds.toFixed(1)} s`);
   process.stdout.write(`\n${title}\n${lines.join("\n")}\n`);

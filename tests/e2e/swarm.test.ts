@@ -19,6 +19,7 @@ import {
   resourceCount,
   swarmStackConfig,
   timed,
+  upWithRefusingRegistry,
   writeConfig,
 } from "./harness";
 
@@ -352,16 +353,7 @@ describe("the stack on a 3-node swarm", () => {
     const updatedAt = Object.fromEntries(
       SERVICES.map((service) => [service, docker("service", "inspect", "--format", "{{.UpdatedAt}}", service)]),
     );
-    // A closed loopback port: the engine's push is refused at once.
-    writeConfig(STACK, { ...stackConfig(3), "flask-bridge:registry": "127.0.0.1:1" });
-    let message = "";
-    try {
-      await timed("up (refusing registry)", timings, () => stack.up(RUN));
-    } catch (error) {
-      message = String((error as Error).message);
-    } finally {
-      writeConfig(STACK, stackConfig(3));
-    }
+    const message = await upWithRefusingRegistry(stack, stackConfig(3), timings);
     expect(message).toContain("127.0.0.1:1");
     expect(message).toMatch(/connection refused/);
     expect(serviceImages()).toEqual(before);

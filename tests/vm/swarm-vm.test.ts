@@ -14,6 +14,7 @@ import {
   reportAssertions,
   requirePrerequisites,
   timed,
+  upWithRefusingRegistry,
   writeConfig,
 } from "../e2e/harness";
 
@@ -446,16 +447,8 @@ describe("Swarm's defaults (VIP, ingress) on 3 VMs with their own kernels", () =
         manager("service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}} {{.UpdatedAt}}", service),
       );
     const before = specs();
-    // A closed port on the manager, where the engine pushes from: refused at once.
-    writeConfig(STACK, { ...config(3), "flask-bridge:registry": "127.0.0.1:1" });
-    let message = "";
-    try {
-      await timed("up (refusing registry)", timings, () => stack.up(RUN));
-    } catch (error) {
-      message = String((error as Error).message);
-    } finally {
-      writeConfig(STACK, config(3));
-    }
+    // A closed port on the manager, where the engine pushes from.
+    const message = await upWithRefusingRegistry(stack, config(3), timings);
     expect(message).toContain("127.0.0.1:1");
     expect(message).toMatch(/connection refused/);
     expect(specs()).toEqual(before);
