@@ -75,8 +75,8 @@ async function main(): Promise<void> {
     // Setup creates the stack from the config defaults (and checks the manager answers).
     await run("bash", ["scripts/setup.sh"], { cwd: REPO_ROOT, env });
     writeConfig(STACK, config);
-    // Warm-up, untimed: builds the image on the manager and copies it to the workers.
-    log("warm-up (untimed): up builds the image on the manager and copies it to the workers, about 4 min");
+    // Warm-up, untimed: builds the image on the manager and pushes it to the swarm's registry.
+    log("warm-up (untimed): up builds the image on the manager and pushes it to the swarm's registry, about 4 min");
     await pulumi("up");
     await pulumi("destroy");
     for (let round = 1; round <= ROUNDS; round++) {

@@ -1,7 +1,7 @@
-import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { dockerEnv, type Engine } from "../plan/engine";
+import type { Engine } from "../plan/engine";
+import { imageRemover } from "./imageRemover";
 
 export interface FlaskImageArgs {
   /** Tag for the built image, e.g. "flask-hello-world". */
@@ -27,23 +27,13 @@ export class FlaskImage extends pulumi.ComponentResource {
   constructor(name: string, args: FlaskImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("flask-bridge:image:FlaskImage", name, {}, opts);
 
-    // docker.Image never deletes what it built (pulumi-docker#588). The remover
-    // comes first and the build depends on it, so destroy runs it last: after
-    // the containers (which depend on the build) are gone.
+    // Declared first, and the build depends on it: destroy runs it last.
     const remover = args.keepOnDestroy
       ? undefined
-      : new command.local.Command(
+      : imageRemover(
           `${name}-remove-on-destroy`,
-          {
-            // Earlier builds of this stack (app/ changed, then changed back) are left
-            // untagged; prune takes those, and only those, by the stack's label.
-            delete: [
-              '(docker image rm "$IMAGE" >/dev/null 2>&1 || ! docker image inspect "$IMAGE" >/dev/null 2>&1)',
-              'docker image prune --force --filter "label=flask-bridge.project=flask-bridge" --filter "label=flask-bridge.stack=$STACK" >/dev/null',
-            ].join(" && "),
-            environment: { ...dockerEnv(args.engine), IMAGE: args.imageName, STACK: args.stack },
-          },
-          { parent: this },
+          { image: args.imageName, stack: args.stack, mode: "untagged", engine: args.engine },
+          this,
         );
 
     const image = new docker.Image(

@@ -1,7 +1,7 @@
-import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { dockerEnv, type Engine } from "../plan/engine";
+import type { Engine } from "../plan/engine";
+import { imageRemover } from "./imageRemover";
 
 export interface SwarmImageArgs {
   /** What is built and pushed, e.g. "127.0.0.1:5000/flask-hello-world" (RegistryPlan.repository). */
@@ -41,23 +41,14 @@ export class SwarmImage extends pulumi.ComponentResource {
   constructor(name: string, args: SwarmImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("flask-bridge:image:SwarmImage", name, {}, opts);
 
-    // docker.Image never deletes what it built (pulumi-docker#588): the remover
-    // comes first and the build depends on it, so destroy runs it last, after
-    // the services. The pushed copy goes with the registry (or stays in the user's).
+    // Declared first, and the build depends on it: destroy runs it last.
+    // The pushed copy goes with the registry (or stays in the user's).
     const remover = args.keepOnDestroy
       ? undefined
-      : new command.local.Command(
+      : imageRemover(
           `${name}-remove-on-destroy`,
-          {
-            // Every build of this stack goes, tagged or not: a build whose push was refused
-            // kept the refused registry's name, and no resource in the state holds it.
-            delete: [
-              '(docker image rm "$IMAGE" >/dev/null 2>&1 || ! docker image inspect "$IMAGE" >/dev/null 2>&1)',
-              'docker image ls --quiet --filter "label=flask-bridge.project=flask-bridge" --filter "label=flask-bridge.stack=$STACK" | sort -u | xargs -r docker image rm --force >/dev/null',
-            ].join(" && "),
-            environment: { ...dockerEnv(args.engine), IMAGE: args.repository, STACK: args.stack },
-          },
-          { parent: this },
+          { image: args.repository, stack: args.stack, mode: "all", engine: args.engine },
+          this,
         );
 
     const login =

@@ -47,7 +47,7 @@ export function sourceHash(entry: string, dir = PROJECT_DIR): string {
   return hash.digest("hex");
 }
 
-export function probeCommand(name: "readiness" | "swarm"): ProbeCommand {
+export function probeCommand(name: "readiness" | "swarm" | "removeImage"): ProbeCommand {
   const file = `src/probes/${name}.ts`;
   return { create: `node --require tsx/cjs ${file}`, dir: PROJECT_DIR, sha256: sourceHash(file) };
 }

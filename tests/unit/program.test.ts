@@ -1,5 +1,6 @@
 import { READINESS_PROBE } from "../../src/components/ReadinessProbe";
 import { dockerEnv, LOCAL_ENGINE, parseEngine } from "../../src/plan/engine";
+import { PROJECT_DIR } from "../../src/projectDir";
 import { type Declared, ENGINE_PLATFORM, LABELS, ofType, runProgram as runMocked } from "./mockProgram";
 
 /**
@@ -142,19 +143,14 @@ describe("the program with the tutorial's config", () => {
     });
   });
 
-  it("removes the image on destroy, by its name, and the stack's untagged earlier builds", () => {
+  it("removes the image on destroy, by its name, and the stack's untagged earlier builds, with a file", () => {
     const remover = run.declared.find((resource) => resource.name === "image-remove-on-destroy");
     // On the stack's engine, whatever the shell that runs destroy names.
-    expect(remover?.inputs.environment).toEqual({
-      ...dockerEnv(LOCAL_ENGINE),
-      IMAGE: "flask-hello-world",
-      STACK: "dev",
+    expect(remover?.inputs).toEqual({
+      delete: "node --require tsx/cjs src/probes/removeImage.ts",
+      dir: PROJECT_DIR,
+      environment: { ...dockerEnv(LOCAL_ENGINE), IMAGE: "flask-hello-world", STACK: "dev", REMOVE: "untagged" },
     });
-    expect(remover?.inputs.create).toBeUndefined();
-    expect(remover?.inputs.delete).toContain('docker image rm "$IMAGE"');
-    expect(remover?.inputs.delete).toContain(
-      'docker image prune --force --filter "label=flask-bridge.project=flask-bridge" --filter "label=flask-bridge.stack=$STACK"',
-    );
   });
 
   it("creates my-bridge-network as a labelled bridge, letting Docker pick the subnet", () => {

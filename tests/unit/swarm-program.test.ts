@@ -1,4 +1,5 @@
 import { dockerEnv, LOCAL_ENGINE } from "../../src/plan/engine";
+import { PROJECT_DIR } from "../../src/projectDir";
 import { type Declared, LABELS, ofType, REGISTRY_FACTS, runProgram as runMocked } from "./mockProgram";
 
 /**
@@ -171,10 +172,16 @@ describe("the program in swarm mode", () => {
       buildOnPreview: false,
     });
     const remover = run.declared.find((resource) => resource.name === "image-remove-on-destroy");
-    expect(remover?.inputs.environment).toEqual({
-      ...dockerEnv(LOCAL_ENGINE),
-      IMAGE: "127.0.0.1:5000/flask-hello-world",
-      STACK: "dev",
+    // Every build of the stack: one whose push was refused kept the refused registry's name.
+    expect(remover?.inputs).toEqual({
+      delete: "node --require tsx/cjs src/probes/removeImage.ts",
+      dir: PROJECT_DIR,
+      environment: {
+        ...dockerEnv(LOCAL_ENGINE),
+        IMAGE: "127.0.0.1:5000/flask-hello-world",
+        STACK: "dev",
+        REMOVE: "all",
+      },
     });
   });
 
