@@ -1,5 +1,6 @@
 import type * as pulumiType from "@pulumi/pulumi";
 import type { DockerNetwork as DockerNetworkType } from "../../src/components/DockerNetwork";
+import { type Registered, recordRegistrations } from "./registrations";
 
 /**
  * DockerNetwork under Pulumi's mocks: what it declares for each driver, the
@@ -7,15 +8,6 @@ import type { DockerNetwork as DockerNetworkType } from "../../src/components/Do
  * network (declared before as BridgeNetwork or OverlayNetwork) where it is.
  * setMocks runs before the component is imported, on a fresh module registry.
  */
-
-/** A registration as the engine receives it, aliases included. */
-interface Registered {
-  type: string;
-  name: string;
-  parent: string;
-  aliases: { name: string; type: string }[];
-  inputs: Record<string, unknown>;
-}
 
 const LABELS = { "flask-bridge.project": "flask-bridge", "flask-bridge.stack": "dev" };
 const LABEL_LIST = [
@@ -30,30 +22,8 @@ let pulumi: typeof pulumiType;
 let DockerNetwork: typeof DockerNetworkType;
 
 beforeAll(async () => {
-  registered = [];
   jest.resetModules();
-  const mocks = require("@pulumi/pulumi/runtime/mocks");
-  // The mocks' newResource sees no aliases and no parent: the request the monitor gets has them.
-  const register = mocks.MockMonitor.prototype.registerResource;
-  jest.spyOn(mocks.MockMonitor.prototype, "registerResource").mockImplementation(function (
-    this: unknown,
-    // biome-ignore lint/suspicious/noExplicitAny: a RegisterResourceRequest from Pulumi's generated protobuf code.
-    req: any,
-    callback: unknown,
-  ) {
-    registered.push({
-      type: req.getType(),
-      name: req.getName(),
-      parent: req.getParent(),
-      // biome-ignore lint/suspicious/noExplicitAny: an Alias from the same generated code.
-      aliases: req.getAliasesList().map((alias: any) => ({
-        name: alias.getSpec()?.getName() ?? "",
-        type: alias.getSpec()?.getType() ?? "",
-      })),
-      inputs: req.getObject().toJavaScript(),
-    });
-    return register.call(this, req, callback);
-  });
+  registered = recordRegistrations();
   pulumi = require("@pulumi/pulumi");
   await pulumi.runtime.setMocks(
     {
@@ -108,7 +78,7 @@ describe("DockerNetwork", () => {
         type: "flask-bridge:network:DockerNetwork",
         name: "network",
         parent: expect.any(String),
-        aliases: [{ name: "", type: "flask-bridge:network:BridgeNetwork" }],
+        aliases: [{ name: "", type: "flask-bridge:network:BridgeNetwork", parent: "" }],
         inputs: {},
       },
       {
@@ -142,7 +112,7 @@ describe("DockerNetwork", () => {
         type: "flask-bridge:network:DockerNetwork",
         name: "overlay",
         parent: expect.any(String),
-        aliases: [{ name: "", type: "flask-bridge:network:OverlayNetwork" }],
+        aliases: [{ name: "", type: "flask-bridge:network:OverlayNetwork", parent: "" }],
         inputs: {},
       },
       {
@@ -169,8 +139,8 @@ describe("DockerNetwork", () => {
     );
     await resolved(network);
     expect(declaredFor("renamed")[0]?.aliases).toEqual([
-      { name: "older", type: "" },
-      { name: "", type: "flask-bridge:network:BridgeNetwork" },
+      { name: "older", type: "", parent: "" },
+      { name: "", type: "flask-bridge:network:BridgeNetwork", parent: "" },
     ]);
   });
 });

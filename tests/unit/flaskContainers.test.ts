@@ -1,6 +1,7 @@
 import type * as pulumiType from "@pulumi/pulumi";
 import type { FlaskContainers as FlaskContainersType } from "../../src/components/FlaskContainers";
 import type { ContainerPlan } from "../../src/plan/plan";
+import { type Registered, recordRegistrations } from "./registrations";
 
 /**
  * FlaskContainers under Pulumi's mocks: one component, one docker.Container per
@@ -8,14 +9,6 @@ import type { ContainerPlan } from "../../src/plan/plan";
  * container (whose parent was its own FlaskContainer component) where it is.
  * setMocks runs before the component is imported, on a fresh module registry.
  */
-
-/** A registration as the engine receives it, aliases included. */
-interface Registered {
-  type: string;
-  name: string;
-  parent: string;
-  aliasParents: string[];
-}
 
 const HEALTHCHECK = { tests: ["CMD", "true"], interval: "10s", timeout: "3s", startPeriod: "5s", retries: 3 };
 
@@ -62,27 +55,9 @@ let pulumi: typeof pulumiType;
 let FlaskContainers: typeof FlaskContainersType;
 
 beforeAll(async () => {
-  registered = [];
   inputsByName = new Map();
   jest.resetModules();
-  const mocks = require("@pulumi/pulumi/runtime/mocks");
-  // The mocks' newResource sees no aliases and no parent: the request the monitor gets has them.
-  const register = mocks.MockMonitor.prototype.registerResource;
-  jest.spyOn(mocks.MockMonitor.prototype, "registerResource").mockImplementation(function (
-    this: unknown,
-    // biome-ignore lint/suspicious/noExplicitAny: a RegisterResourceRequest from Pulumi's generated protobuf code.
-    req: any,
-    callback: unknown,
-  ) {
-    registered.push({
-      type: req.getType(),
-      name: req.getName(),
-      parent: req.getParent(),
-      // biome-ignore lint/suspicious/noExplicitAny: an Alias from the same generated code.
-      aliasParents: req.getAliasesList().map((alias: any) => alias.getSpec()?.getParenturn() ?? ""),
-    });
-    return register.call(this, req, callback);
-  });
+  registered = recordRegistrations();
   pulumi = require("@pulumi/pulumi");
   await pulumi.runtime.setMocks(
     {
@@ -127,7 +102,14 @@ describe("FlaskContainers", () => {
     const component = "urn:pulumi:dev::flask-bridge::flask-bridge:container:FlaskContainers::containers";
     const former = (key: string) => `urn:pulumi:dev::flask-bridge::flask-bridge:container:FlaskContainer::${key}`;
     // Registered as their inputs resolve (the custom one waits for the network): compared by name.
-    const byName = [...registered].sort((a, b) => a.name.localeCompare(b.name));
+    const byName = [...registered]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map(({ type, name, parent, aliases }) => ({
+        type,
+        name,
+        parent,
+        aliasParents: aliases.map((alias) => alias.parent),
+      }));
     expect(byName).toEqual([
       {
         type: "docker:index/container:Container",
