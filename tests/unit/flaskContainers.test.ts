@@ -1,6 +1,7 @@
 import type * as pulumiType from "@pulumi/pulumi";
 import type { FlaskContainers as FlaskContainersType } from "../../src/components/FlaskContainers";
-import type { ContainerPlan } from "../../src/plan/plan";
+import { type ContainerPlan, planTopology } from "../../src/plan/plan";
+import { DEFAULTS } from "./projectDefaults";
 import { type Registered, recordRegistrations } from "./registrations";
 
 /**
@@ -12,42 +13,18 @@ import { type Registered, recordRegistrations } from "./registrations";
 
 const HEALTHCHECK = { tests: ["CMD", "true"], interval: "10s", timeout: "3s", startPeriod: "5s", retries: 3 };
 
-const BRIDGE: ContainerPlan = {
-  key: "bridge-1",
-  dockerName: "flask-bridge-1",
-  kind: "bridge",
-  network: "bridge",
-  hostPort: 5001,
-  hostPortKey: "flask-bridge:bridgePorts[0]",
-  publish: { hostIp: "0.0.0.0", hostPort: 5001, containerPort: 5000 },
-  env: ["UWSGI_HTTP_SOCKET=:5000"],
-  url: "http://localhost:5001",
-  probeUrl: "http://127.0.0.1:5001",
-};
-const CUSTOM: ContainerPlan = {
-  ...BRIDGE,
-  key: "custom-1",
-  dockerName: "flask-custom-1",
-  kind: "custom",
-  network: "my-bridge-network",
-  hostPort: 5004,
-  hostPortKey: "flask-bridge:customPorts[0]",
-  publish: { hostIp: "0.0.0.0", hostPort: 5004, containerPort: 5000 },
-  url: "http://localhost:5004",
-  probeUrl: "http://127.0.0.1:5004",
-};
-const NONE: ContainerPlan = {
-  ...BRIDGE,
-  key: "none",
-  dockerName: "flask-none",
-  kind: "none",
-  network: "none",
-  hostPort: null,
-  hostPortKey: null,
-  publish: null,
-  url: null,
-  probeUrl: null,
-};
+// The tutorial's plan, as the program gets it: one container of each kind that matters here.
+const TUTORIAL = planTopology(DEFAULTS, "dev").containers;
+function planned(key: string): ContainerPlan {
+  const plan = TUTORIAL.find((container) => container.key === key);
+  if (!plan) throw new Error(`the tutorial's plan has no container ${key}`);
+  return plan;
+}
+const [BRIDGE, CUSTOM, NONE] = ["bridge-1", "custom-1", "none"].map(planned) as [
+  ContainerPlan,
+  ContainerPlan,
+  ContainerPlan,
+];
 
 let registered: Registered[];
 let inputsByName: Map<string, Record<string, unknown>>;
