@@ -73,7 +73,7 @@ fb_step "npm dependencies" fb_ensure_npm_deps
 source "$here/env.sh" # the engine, by the program's resolver that the step above installed
 [ -n "$base_image" ] || base_image="$(fb_configured_base_image)"
 if ! fb_program_node_ready; then
-  fb_step "Node $FB_PROGRAM_NODE_MAJOR for the program (this machine's node is $(node --version))" fb_node_bin "$FB_PROGRAM_NODE_MAJOR" >/dev/null
+  fb_step "Node $FB_PROGRAM_NODE_MAJOR for the program (this machine's node is $(node --version))" fb_fetch_program_node
 fi
 fb_step "Docker engine" fb_ensure_docker
 fb_step "Pulumi CLI and plugins" fb_ensure_toolchain

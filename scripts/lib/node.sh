@@ -34,6 +34,8 @@ fb_program_node_wanted() {
   [ "${version%%.*}" -lt 22 ]
 }
 fb_program_node_ready() { ! fb_program_node_wanted || [ -x "$FLASK_BRIDGE_HOME/node/$FB_PROGRAM_NODE_MAJOR/bin/node" ]; }
+# Setup's step: fetches it (its bin folder, which fb_node_bin prints, is not needed here).
+fb_fetch_program_node() { fb_node_bin "$FB_PROGRAM_NODE_MAJOR" >/dev/null; }
 # Puts it first on PATH when it is wanted and setup fetched it.
 fb_use_program_node() {
   local bin="$FLASK_BRIDGE_HOME/node/$FB_PROGRAM_NODE_MAJOR/bin"
