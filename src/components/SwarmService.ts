@@ -84,7 +84,7 @@ export class SwarmService extends pulumi.ComponentResource {
         taskSpec: {
           containerSpec: {
             image: args.image,
-            // uWSGI behind a 3 s drain after SIGTERM (app/drain.sh): no refused request while a
+            // uWSGI behind a 10 s drain after SIGTERM (app/drain.sh): no refused request while a
             // slow node's routing mesh still sends new connections to a task being stopped.
             commands: ["bash", "/app/drain.sh"],
             env: providerEnv(plan.env),
