@@ -1,6 +1,6 @@
 /**
  * `unit` (plan and mocks, seconds), `e2e` (real Docker and Pulumi, minutes) and
- * `vm` (Swarm on 3 QEMU VMs, ~20 min; `npm run test:vm`, not yet in `npm test`).
+ * `vm` (Swarm on 3 QEMU VMs, ~20 min; `npm run test:vm`; `npm test` runs it after e2e).
  */
 const tsJest = { "^.+\\.ts$": ["ts-jest", { diagnostics: { warnOnly: false } }] };
 

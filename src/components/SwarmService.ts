@@ -28,11 +28,15 @@ export interface SwarmServiceArgs {
 export const SWARM_PROBE = probeCommand("swarm");
 
 /**
- * How long up waits for a service. Longer than a container's wait: on real
- * machines a rollout places tasks one at a time across nodes, and on the
- * project's emulated VMs one task takes 10-30 s to start.
+ * How long up waits for a service: longer than a container's wait, and
+ * growing with the replicas, since a rollout replaces one task at a time
+ * (parallelism 1). On the project's emulated VMs one task starts in 10-30 s
+ * alone, but took up to about 150 s while two services rolled at once on a
+ * busy host: a fixed 420 s cut 2 of 5 rebuilds of 3 replicas short.
  */
-export const SWARM_READY_TIMEOUT_SECONDS = 420;
+export function swarmReadyTimeoutSeconds(replicas: number): number {
+  return 300 + 120 * replicas;
+}
 
 /** The app's own default bind address (app/Dockerfile, app/healthcheck.sh). */
 const APP_DEFAULT_HOST = "0.0.0.0";
@@ -140,7 +144,7 @@ export class SwarmService extends pulumi.ComponentResource {
           PORT: String(plan.hostPort),
           NETWORK_ID: args.overlay?.id ?? "",
           MESH: String(mesh),
-          PROBE_TIMEOUT_SECONDS: String(SWARM_READY_TIMEOUT_SECONDS),
+          PROBE_TIMEOUT_SECONDS: String(swarmReadyTimeoutSeconds(plan.replicas)),
         },
         // Runs again whenever the service's spec may change, so up waits for every rollout, and after an edit to the probe.
         triggers: [

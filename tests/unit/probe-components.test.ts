@@ -161,8 +161,10 @@ describe("SwarmService's probe", () => {
       PORT: "5004",
       NETWORK_ID: "overlay-id",
       MESH: "true",
-      PROBE_TIMEOUT_SECONDS: "420",
+      // 300 s and 120 s per replica: a rollout replaces one task at a time.
+      PROBE_TIMEOUT_SECONDS: "540",
     });
+    expect([1, 3, 10].map(swarm.swarmReadyTimeoutSeconds)).toEqual([420, 660, 1500]);
     const triggers = probe?.inputs.triggers as string[];
     // The service, its image and spec as before, and now the probe's source.
     expect(triggers.slice(0, 2)).toEqual(["custom-1-service-id", "sha256:abc"]);

@@ -257,7 +257,7 @@ describe("the program in swarm mode", () => {
       PORT: "19004",
       NETWORK_ID: "overlay-overlay-id",
       MESH: "false",
-      PROBE_TIMEOUT_SECONDS: "420",
+      PROBE_TIMEOUT_SECONDS: "540",
     });
     const [serviceId, image, spec = "{}"] = (probe?.inputs.triggers ?? []) as string[];
     expect([serviceId, image]).toEqual(["custom-1-service-id", REFERENCE]);
