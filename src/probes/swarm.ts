@@ -9,7 +9,8 @@ import { ask, messageOf, sleep, type Waited } from "./http";
  * health status only moves a task from starting to running. It asks the engine
  * of DOCKER_HOST, which may be a remote manager, and opens each node's own
  * address: with ingress every Ready node must answer, tasks or not, so a node
- * whose routing mesh is broken fails the up.
+ * whose routing mesh is broken fails the up. An update Swarm rolled back fails
+ * it too, though the old tasks answer.
  *
  * Input, from the environment: SERVICE, REPLICAS, PORT, NETWORK_ID (the
  * overlay's ID, "" for none), MESH ("true" for ingress), PROBE_TIMEOUT_SECONDS,
@@ -45,7 +46,7 @@ export interface RawTask {
 /** The fields of `docker service inspect` read here. */
 export interface RawService {
   Endpoint?: { VirtualIPs?: { NetworkID: string; Addr?: string }[] | null };
-  UpdateStatus?: { State?: string } | null;
+  UpdateStatus?: { State?: string; Message?: string } | null;
 }
 
 export interface SeenNode {
@@ -169,6 +170,19 @@ export function updateInProgress(service: RawService): string | null {
   return state === "updating" || state === "rollback_started" ? state : null;
 }
 
+/**
+ * An update Swarm gave up on: rolled back (updateConfig's failureAction) or
+ * paused, with Swarm's reason; null for any other state. Its old tasks may all
+ * run and answer, but not the spec up declared. Swarm clears the status on
+ * every spec change, so what is read here belongs to the latest one.
+ */
+export function updateGivenUp(service: RawService): string | null {
+  const state = service.UpdateStatus?.State;
+  if (state !== "rollback_completed" && state !== "rollback_paused" && state !== "paused") return null;
+  const message = service.UpdateStatus?.Message;
+  return message ? `update ${state} (${message})` : `update ${state}`;
+}
+
 export function serviceVip(service: RawService, networkId: string): string | null {
   const vips = service.Endpoint?.VirtualIPs ?? [];
   return vips.find((entry) => entry.NetworkID === networkId)?.Addr?.split("/")[0] ?? null;
@@ -187,7 +201,10 @@ export interface Progress {
   unanswered: Unanswered[];
 }
 
-export function formatNotReady(input: SwarmProbeInput, progress: Progress): string {
+export function formatNotReady(input: SwarmProbeInput, progress: Progress, givenUp = false): string {
+  if (givenUp) {
+    return `service ${input.service}: Swarm gave the update up, ${progress.state}; its tasks run the previous spec (docker service ps --no-trunc ${input.service} shows why the new ones failed)\n`;
+  }
   const head = `service ${input.service} not ready after ${input.timeoutSeconds} s: ${progress.state}`;
   if (progress.unanswered.length === 0) return `${head}\n`;
   const lines = progress.unanswered.map(({ url, cause }) => `  ${url}: ${cause}`);
@@ -215,7 +232,7 @@ export async function waitForService(
   run: Docker = docker,
   answer: Answers = answers,
   now: () => number = Date.now,
-): Promise<Waited<SwarmReport> & { progress: Progress }> {
+): Promise<Waited<SwarmReport> & { progress: Progress; givenUp?: true }> {
   const deadline = now() + input.timeoutSeconds * 1000;
   const call = (args: string[]) => run(args, DOCKER_CALL_LIMIT_MS);
   const listed = async (args: string[]) => (await call(args)).split("\n").filter(Boolean);
@@ -254,6 +271,11 @@ export async function waitForService(
           "docker service inspect",
         );
         if (!service) throw new Error(`docker service inspect ${input.service}: no such service`);
+        const givenUp = updateGivenUp(service);
+        if (givenUp !== null) {
+          progress = { state: givenUp, unanswered: [] };
+          return { ok: false, cause: givenUp, progress, givenUp: true };
+        }
         const update = updateInProgress(service);
         if (update !== null) {
           progress = { state: `update ${update}`, unanswered: [] };
@@ -304,7 +326,7 @@ export async function main(
     out(JSON.stringify(result.value));
     return 0;
   }
-  err(formatNotReady(input, result.progress));
+  err(formatNotReady(input, result.progress, result.givenUp));
   return 1;
 }
 

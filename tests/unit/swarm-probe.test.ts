@@ -19,6 +19,7 @@ import {
   serviceVip,
   toNodes,
   toTasks,
+  updateGivenUp,
   updateInProgress,
   waitForService,
 } from "../../src/probes/swarm";
@@ -225,6 +226,20 @@ describe("the swarm probe's parts, on docker's own JSON", () => {
     expect(updateInProgress({ UpdateStatus: { State: "rollback_started" } })).toBe("rollback_started");
     expect(updateInProgress({ UpdateStatus: { State: "completed" } })).toBeNull();
     expect(updateInProgress({})).toBeNull();
+    expect(updateInProgress({ UpdateStatus: { State: "rollback_completed" } })).toBeNull();
+  });
+
+  it("reads an update Swarm gave up on, with its reason", () => {
+    const message = "update rolled back due to failure or early termination of task abc";
+    expect(updateGivenUp({ UpdateStatus: { State: "rollback_completed", Message: message } })).toBe(
+      `update rollback_completed (${message})`,
+    );
+    expect(updateGivenUp({ UpdateStatus: { State: "rollback_paused" } })).toBe("update rollback_paused");
+    expect(updateGivenUp({ UpdateStatus: { State: "paused", Message: "" } })).toBe("update paused");
+    expect(updateGivenUp({ UpdateStatus: { State: "completed" } })).toBeNull();
+    expect(updateGivenUp({ UpdateStatus: { State: "updating" } })).toBeNull();
+    expect(updateGivenUp({ UpdateStatus: null })).toBeNull();
+    expect(updateGivenUp({})).toBeNull();
   });
 
   it("reads its input, and paces itself slower over ssh://", () => {
@@ -246,6 +261,9 @@ describe("the swarm probe's parts, on docker's own JSON", () => {
 
   it("says which service, how long, how far it got and each URL that did not answer", () => {
     const input = { service: "svc", timeoutSeconds: 420 } as SwarmProbeInput;
+    expect(formatNotReady(input, { state: "update rollback_completed (task abc failed)", unanswered: [] }, true)).toBe(
+      "service svc: Swarm gave the update up, update rollback_completed (task abc failed); its tasks run the previous spec (docker service ps --no-trunc svc shows why the new ones failed)\n",
+    );
     expect(formatNotReady(input, { state: "1/2 running", unanswered: [] })).toBe(
       "service svc not ready after 420 s: 1/2 running\n",
     );
@@ -328,6 +346,34 @@ describe("the swarm probe's wait, with a fake docker", () => {
     // The nodes twice: the failed first read, then once for all rounds.
     expect(calls.filter((call) => call === "node ls -q")).toHaveLength(2);
     expect(calls.filter((call) => call === "service inspect svc")).toHaveLength(2);
+  });
+
+  it("fails at once on an update Swarm rolled back, though the old tasks run and answer", async () => {
+    const run: Docker = async (args) => {
+      const call = args.join(" ");
+      if (call === "node ls -q") return "n1\nn2\nn3\n";
+      if (call === "node inspect n1 n2 n3") return JSON.stringify(NODES);
+      if (call.startsWith("service ps")) return "t1";
+      if (call === "inspect --type task t1") return JSON.stringify([{ ...TASKS[0], Status: { State: "running" } }]);
+      if (call === "service inspect svc") {
+        return JSON.stringify([
+          { ...SERVICE[0], UpdateStatus: { State: "rollback_completed", Message: "task t2 failed" } },
+        ]);
+      }
+      throw new Error(`unexpected docker ${call}`);
+    };
+    const asked: string[] = [];
+    const result = await waitForService({ ...INPUT, timeoutSeconds: 60 }, run, async (url) => {
+      asked.push(url);
+      return { ok: true, cause: "" };
+    });
+    expect(result).toEqual({
+      ok: false,
+      cause: "update rollback_completed (task t2 failed)",
+      progress: { state: "update rollback_completed (task t2 failed)", unanswered: [] },
+      givenUp: true,
+    });
+    expect(asked).toEqual([]);
   });
 
   it("stops at its deadline with where it got to", async () => {
