@@ -84,7 +84,7 @@ export class SwarmRegistry extends pulumi.ComponentResource {
             sysctl: {},
           },
           // Host publishing goes through the node's own bridge, as the bridge services do.
-          networksAdvanceds: plan.publishMode === "host" ? [{ name: "bridge" }] : undefined,
+          networksAdvanceds: plan.publishMode === "host" ? [{ id: "bridge" }] : undefined,
           placement: { constraints: [`node.id==${plan.nodeId}`] },
           restartPolicy: { condition: "any", delay: "1s", maxAttempts: 0, window: "0s" },
         },
@@ -101,7 +101,8 @@ export class SwarmRegistry extends pulumi.ComponentResource {
           ],
         },
       },
-      { parent: this, dependsOn: [volume] },
+      // A replacement must free the service's name and port before the new one takes them.
+      { parent: this, dependsOn: [volume], deleteBeforeReplace: true },
     );
 
     const probe = new command.local.Command(

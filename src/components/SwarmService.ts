@@ -106,7 +106,9 @@ export class SwarmService extends pulumi.ComponentResource {
             stopGracePeriod: "2m",
             sysctl: {},
           },
-          networksAdvanceds: [{ name: plan.kind === "custom" && args.overlay ? args.overlay.name : plan.network }],
+          // By ID (the provider's deprecated `name` warns on every run); Swarm's own
+          // "bridge" and "host" go by name, which Docker takes as an ID too.
+          networksAdvanceds: [{ id: plan.kind === "custom" && args.overlay ? args.overlay.id : plan.network }],
           placement: plan.maxReplicasPerNode === null ? undefined : { maxReplicas: plan.maxReplicasPerNode },
           // Window and sysctl stated as the provider reads them back, or every preview diffs.
           restartPolicy: { condition: "any", delay: "1s", maxAttempts: 0, window: "0s" },
@@ -127,7 +129,8 @@ export class SwarmService extends pulumi.ComponentResource {
         updateConfig: { ...update, failureAction: "rollback" },
         rollbackConfig: { ...update, failureAction: "pause" },
       },
-      { parent: this },
+      // A replacement must free the service's name before the new one takes it.
+      { parent: this, deleteBeforeReplace: true },
     );
 
     // Ingress: every node answers, tasks or not (the routing mesh).

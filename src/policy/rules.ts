@@ -38,7 +38,7 @@ export interface ServiceProps {
       healthcheck?: { tests?: string[] };
       labels?: { label: string; value: string }[];
     };
-    networksAdvanceds?: { name?: string }[];
+    networksAdvanceds?: { id?: string; name?: string }[];
   };
   endpointSpec?: { ports?: { publishedPort?: number; targetPort?: number }[] };
 }
@@ -55,7 +55,9 @@ export function serviceAsContainer(props: ServiceProps): ContainerProps {
     noun: "service",
     name: props.name,
     get networkMode() {
-      return (task().networksAdvanceds ?? []).some((network) => network.name === "host") ? "host" : undefined;
+      return (task().networksAdvanceds ?? []).some((network) => (network.id ?? network.name) === "host")
+        ? "host"
+        : undefined;
     },
     get ports() {
       return (props.endpointSpec?.ports ?? []).map(({ publishedPort, targetPort }) => ({

@@ -16,6 +16,11 @@ import * as yaml from "js-yaml";
 export const REPO_ROOT = path.join(__dirname, "..", "..");
 /** Options for every up and preview: plain output, as `npm run up` runs it (the stack's rules are the program's). */
 export const RUN = Object.freeze({ color: "never" as const });
+
+/** Lines a person would read as a warning or a diagnostic, the provider's platform guess included. */
+export function noise(output: string): string[] {
+  return output.split("\n").filter((line) => /warning|diagnostics:|Building your image for/i.test(line));
+}
 /** The same rules as a policy pack, for `--policy-pack policy`. */
 export const POLICY_PACK = path.join(REPO_ROOT, "policy");
 const NETCHECK = fs.readFileSync(path.join(__dirname, "fixtures", "netcheck.py"), "utf8");

@@ -10,6 +10,7 @@ import {
   httpGet,
   labelled,
   labelledServices,
+  noise,
   pluginsServing,
   printTimings,
   RUN,
@@ -61,6 +62,8 @@ let image: ImageOutput;
 let workersBefore: string[];
 let swarmBefore: string;
 let servedBy: string[];
+/** What the first up printed, for the quiet-success check. */
+let firstUpOutput: string;
 const timings: Record<string, number> = {};
 
 interface RunningTask {
@@ -145,6 +148,7 @@ beforeAll(async () => {
     timed("up (empty stack, 2 replicas)", timings, () => stack.up(RUN)),
   );
   servedBy = plugins;
+  firstUpOutput = `${result.stdout}\n${result.stderr}`;
   services = result.outputs.services?.value;
   image = result.outputs.image?.value;
 });
@@ -341,11 +345,13 @@ describe("the stack on a 3-node swarm", () => {
     }
   });
 
-  it("previews nothing to do on the converged stack", async () => {
+  it("previews nothing to do on the converged stack, and a clean up and preview print no warning", async () => {
     // expectNoChanges makes the CLI itself fail on any change.
     const preview = await timed("preview (converged)", timings, () => stack.preview({ ...RUN, expectNoChanges: true }));
     expect(Object.keys(preview.changeSummary)).toEqual(["same"]);
     expect(preview.changeSummary.same).toBeGreaterThan(await resourceCount(stack));
+    expect(noise(firstUpOutput)).toEqual([]);
+    expect(noise(`${preview.stdout}\n${preview.stderr}`)).toEqual([]);
   });
 
   it("fails up naming a registry that refuses the push, before any service changes; the next up converges", async () => {

@@ -14,6 +14,7 @@ import {
   inspect,
   labelled,
   netcheck,
+  noise,
   officialPluginPath,
   PLUGINS,
   pluginsServing,
@@ -239,11 +240,6 @@ describe("one up of the whole topology", () => {
     });
   });
 });
-
-/** Lines a person would read as a warning or a diagnostic, the provider's platform guess included. */
-function noise(output: string): string[] {
-  return output.split("\n").filter((line) => /warning|diagnostics:|Building your image for/i.test(line));
-}
 
 describe("convergence", () => {
   it("prints no warning or diagnostic on a clean up and a clean preview", async () => {

@@ -80,6 +80,7 @@ describe("DockerNetwork", () => {
         parent: expect.any(String),
         aliases: [{ name: "", type: "flask-bridge:network:BridgeNetwork", parent: "" }],
         inputs: {},
+        deleteBeforeReplace: false,
       },
       {
         type: "docker:index/network:Network",
@@ -88,6 +89,7 @@ describe("DockerNetwork", () => {
         // No alias of its own: the engine carries the parent's over to it.
         aliases: [],
         inputs: { name: "my-bridge-network", driver: "bridge", labels: LABEL_LIST },
+        deleteBeforeReplace: false,
       },
     ]);
   });
@@ -114,6 +116,7 @@ describe("DockerNetwork", () => {
         parent: expect.any(String),
         aliases: [{ name: "", type: "flask-bridge:network:OverlayNetwork", parent: "" }],
         inputs: {},
+        deleteBeforeReplace: false,
       },
       {
         type: "docker:index/network:Network",
@@ -127,6 +130,7 @@ describe("DockerNetwork", () => {
           ipamConfigs: [{ subnet: "10.213.72.0/24", gateway: "10.213.72.1" }],
           labels: LABEL_LIST,
         },
+        deleteBeforeReplace: false,
       },
     ]);
   });

@@ -81,11 +81,12 @@ describe("FlaskContainers", () => {
     // Registered as their inputs resolve (the custom one waits for the network): compared by name.
     const byName = [...registered]
       .sort((a, b) => a.name.localeCompare(b.name))
-      .map(({ type, name, parent, aliases }) => ({
+      .map(({ type, name, parent, aliases, deleteBeforeReplace }) => ({
         type,
         name,
         parent,
         aliasParents: aliases.map((alias) => alias.parent),
+        deleteBeforeReplace,
       }));
     expect(byName).toEqual([
       {
@@ -93,24 +94,28 @@ describe("FlaskContainers", () => {
         name: "bridge-1-container",
         parent: component,
         aliasParents: [former("bridge-1")],
+        deleteBeforeReplace: true,
       },
       {
         type: "flask-bridge:container:FlaskContainers",
         name: "containers",
         parent: "",
         aliasParents: [],
+        deleteBeforeReplace: false,
       },
       {
         type: "docker:index/container:Container",
         name: "custom-1-container",
         parent: component,
         aliasParents: [former("custom-1")],
+        deleteBeforeReplace: true,
       },
       {
         type: "docker:index/container:Container",
         name: "none-container",
         parent: component,
         aliasParents: [former("none")],
+        deleteBeforeReplace: true,
       },
     ]);
   });

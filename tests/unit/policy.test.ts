@@ -77,7 +77,7 @@ describe("policy rules for Swarm services", () => {
     name: "flask-bridge-1",
     taskSpec: {
       containerSpec: { healthcheck: healthy, labels: kind("bridge") },
-      networksAdvanceds: [{ name: "bridge" }],
+      networksAdvanceds: [{ id: "bridge" }],
       ...overrides,
     },
     endpointSpec: { ports: ports.map((publishedPort) => ({ publishedPort, targetPort: 5000 })) },
@@ -98,7 +98,7 @@ describe("policy rules for Swarm services", () => {
   it("accepts the tutorial's services, host mode included", () => {
     const onHost = service({
       containerSpec: { healthcheck: healthy, labels: kind("host") },
-      networksAdvanceds: [{ name: "host" }],
+      networksAdvanceds: [{ id: "host" }],
     });
     const services = [
       { name: "bridge-1-service", props: workloadOf(SERVICE_TYPE, service({}, [5001])) as ContainerProps },
@@ -114,11 +114,15 @@ describe("policy rules for Swarm services", () => {
   it("reports a service without healthcheck, or on the host network unasked", () => {
     const as = (props: ServiceProps) => workloadOf(SERVICE_TYPE, props) as ContainerProps;
     const bare = as(service({ containerSpec: {} }, [5001]));
-    const sneaky = as(service({ networksAdvanceds: [{ name: "host" }] }, [5002]));
+    const sneaky = as(service({ networksAdvanceds: [{ id: "host" }] }, [5002]));
+    // The provider's deprecated way of naming the network, still taken.
+    const sneakyByName = as(service({ networksAdvanceds: [{ name: "host" }] }, [5002]));
     expect(hasHealthcheck(bare)).toBe("service flask-bridge-1 has no healthcheck");
-    expect(noPortsOnHostOrNone(sneaky)).toBe(
-      "service flask-bridge-1 in host mode declares ports; Docker discards them and the provider would replace the container on every run",
-    );
+    for (const props of [sneaky, sneakyByName]) {
+      expect(noPortsOnHostOrNone(props)).toBe(
+        "service flask-bridge-1 in host mode declares ports; Docker discards them and the provider would replace the container on every run",
+      );
+    }
     const all = [
       { name: "a-service", props: bare },
       { name: "c-service", props: sneaky },

@@ -5,6 +5,7 @@ export interface Registered {
   parent: string;
   aliases: { name: string; type: string; parent: string }[];
   inputs: Record<string, unknown>;
+  deleteBeforeReplace: boolean;
 }
 
 /**
@@ -33,6 +34,7 @@ export function recordRegistrations(): Registered[] {
         parent: alias.getSpec()?.getParenturn() ?? "",
       })),
       inputs: req.getObject().toJavaScript(),
+      deleteBeforeReplace: req.getDeletebeforereplace(),
     });
     return register.call(this, req, callback);
   });

@@ -1,6 +1,7 @@
 import { dockerEnv, LOCAL_ENGINE } from "../../src/plan/engine";
 import { PROJECT_DIR } from "../../src/projectDir";
 import { type Declared, LABELS, ofType, REGISTRY_FACTS, runProgram as runMocked } from "./mockProgram";
+import { type Registered, recordRegistrations } from "./registrations";
 
 /**
  * Runs index.ts in swarm mode under Pulumi's mocks and checks exactly what it
@@ -58,14 +59,22 @@ function outputsOf({ type, inputs }: Declared): Record<string, unknown> {
   return {};
 }
 
-const runProgram = (config: Record<string, string>, swarmNodes: number | null, declared: Declared[] = []) =>
-  runMocked(config, outputsOf, { swarmNodes, declared });
+const runProgram = (
+  config: Record<string, string>,
+  swarmNodes: number | null,
+  declared: Declared[] = [],
+  beforeProgram?: () => void,
+) => runMocked(config, outputsOf, { swarmNodes, declared, beforeProgram });
 
 describe("the program in swarm mode", () => {
   let run: Awaited<ReturnType<typeof runProgram>>;
+  let registered: Registered[];
   beforeAll(async () => {
-    run = await runProgram(SWARM, 3);
+    run = await runProgram(SWARM, 3, [], () => {
+      registered = recordRegistrations();
+    });
   });
+  afterAll(() => jest.restoreAllMocks());
 
   it("asks the swarm once and declares the swarm's registry, 1 pushed image, 1 overlay and 3 services with probes", () => {
     expect(run.readEngineFacts.mock.calls).toEqual([
@@ -136,7 +145,7 @@ describe("the program in swarm mode", () => {
           stopGracePeriod: "30s",
           sysctl: {},
         },
-        networksAdvanceds: [{ name: "bridge" }],
+        networksAdvanceds: [{ id: "bridge" }],
         placement: { constraints: ["node.id==NODE-ID"] },
         restartPolicy: { condition: "any", delay: "1s", maxAttempts: 0, window: "0s" },
       },
@@ -229,7 +238,7 @@ describe("the program in swarm mode", () => {
           stopGracePeriod: "2m",
           sysctl: {},
         },
-        networksAdvanceds: [{ name: "my-bridge-network" }],
+        networksAdvanceds: [{ id: "overlay-overlay-id" }],
         placement: { maxReplicas: 1 },
         restartPolicy: { condition: "any", delay: "1s", maxAttempts: 0, window: "0s" },
       },
@@ -242,10 +251,20 @@ describe("the program in swarm mode", () => {
     });
     const taskSpec = (name: string) =>
       byName(name).taskSpec as { networksAdvanceds: unknown; containerSpec: { env: unknown } };
-    expect(taskSpec("bridge-1-service").networksAdvanceds).toEqual([{ name: "bridge" }]);
-    expect(taskSpec("host-service").networksAdvanceds).toEqual([{ name: "host" }]);
+    expect(taskSpec("bridge-1-service").networksAdvanceds).toEqual([{ id: "bridge" }]);
+    expect(taskSpec("host-service").networksAdvanceds).toEqual([{ id: "host" }]);
     expect(byName("host-service").endpointSpec).toEqual({ mode: "dnsrr" });
     expect(taskSpec("host-service").containerSpec.env).toEqual({ PORT: "19000" });
+  });
+
+  it("replaces a service by deleting it first, its name (and the registry's port) being fixed", () => {
+    const services = registered.filter((resource) => resource.type === "docker:index/service:Service");
+    expect(services.map(({ name, deleteBeforeReplace }) => [name, deleteBeforeReplace]).sort()).toEqual([
+      ["bridge-1-service", true],
+      ["custom-1-service", true],
+      ["host-service", true],
+      ["registry-service", true],
+    ]);
   });
 
   it("probes every service until its replicas run and its URLs answer", () => {
