@@ -1,6 +1,6 @@
 #!/bin/bash
 # A Swarm task's entry: the app's uWSGI, which keeps serving for $1 seconds
-# (default 10) after Docker's SIGTERM before it is told to stop. Swarm takes a
+# (swarmDrainSeconds, default 10) after Docker's SIGTERM before it is told to stop. Swarm takes a
 # task out of the load balancers, waits 2 s and stops it; a routing mesh that
 # learns of it later (a busy or slow node) still sends it new connections,
 # which a stopped app refuses. A rolling update on 3 emulated VMs refused 1 of

@@ -88,9 +88,9 @@ export class SwarmService extends pulumi.ComponentResource {
         taskSpec: {
           containerSpec: {
             image: args.image,
-            // uWSGI behind a 10 s drain after SIGTERM (app/drain.sh): no refused request while a
+            // uWSGI behind a drain after SIGTERM (app/drain.sh): no refused request while a
             // slow node's routing mesh still sends new connections to a task being stopped.
-            commands: ["bash", "/app/drain.sh"],
+            commands: ["bash", "/app/drain.sh", String(plan.drainSeconds)],
             env: providerEnv(plan.env),
             healthcheck: { ...healthcheck, tests: [...healthcheck.tests] },
             labels: toLabelList({ ...args.labels, "flask-bridge.network-kind": plan.kind }),

@@ -32,6 +32,8 @@ export interface FlaskBridgeConfig {
   readonly swarmPublishMode: string;
   /** Swarm mode: "vip" (one virtual IP, needs IPVS) or "dnsrr" (DNS round-robin over task IPs). */
   readonly swarmEndpointMode: string;
+  /** Swarm mode: how long a task keeps serving after SIGTERM (app/drain.sh). */
+  readonly swarmDrainSeconds: number;
   /** Swarm mode: where the image is pushed, e.g. "registry.example.com:5000/team"; empty: the swarm's own registry. */
   readonly registry: string;
   /** Swarm mode, `registry` empty: the port the swarm's own registry publishes. */
@@ -62,6 +64,7 @@ export function readConfig(cfg: pulumi.Config = new pulumi.Config(CONFIG_NAMESPA
     replicas: cfg.requireNumber("replicas"),
     swarmPublishMode: cfg.require("swarmPublishMode"),
     swarmEndpointMode: cfg.require("swarmEndpointMode"),
+    swarmDrainSeconds: cfg.requireNumber("swarmDrainSeconds"),
     registry: cfg.require("registry"),
     registryPort: cfg.requireNumber("registryPort"),
     registryUsername: cfg.require("registryUsername"),

@@ -80,6 +80,8 @@ export interface ServicePlan {
   readonly maxReplicasPerNode: number | null;
   /** stop-first when the old task holds the node's port, else start-first (no gap). */
   readonly updateOrder: "start-first" | "stop-first";
+  /** Seconds a stopping task keeps serving (app/drain.sh), for meshes that learn late. */
+  readonly drainSeconds: number;
 }
 
 /** The official registry's image; setup builds a stand-in where it cannot be pulled. */
@@ -225,6 +227,7 @@ export function planTopology(
   const cluster = machine.swarm ?? null;
   const orchestrator = checkOrchestrator(config.orchestrator);
   checkReplicas(config.replicas);
+  checkDrainSeconds(config.swarmDrainSeconds);
   const publishMode = checkChoice("swarmPublishMode", config.swarmPublishMode, PUBLISH_MODES);
   const endpointMode = checkChoice("swarmEndpointMode", config.swarmEndpointMode, ENDPOINT_MODES);
   checkImageReference("imageName", config.imageName);
@@ -422,6 +425,13 @@ function checkChoice<T extends string>(key: string, value: string, choices: Read
   return value as T;
 }
 
+/** Within the services' 2 min stop grace period, with room for the app's own stop. */
+function checkDrainSeconds(seconds: number): void {
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 100) {
+    throw invalid("swarmDrainSeconds", seconds, "must be a whole number of seconds from 0 to 100");
+  }
+}
+
 function checkReplicas(replicas: number): void {
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 100) {
     throw invalid("replicas", replicas, "must be a whole number from 1 to 100");
@@ -499,6 +509,7 @@ function planSwarm(
     env: { PORT: String(APP_PORT), HOST: "0.0.0.0" },
     maxReplicasPerNode: perNode ? 1 : null,
     updateOrder: perNode ? ("stop-first" as const) : ("start-first" as const),
+    drainSeconds: config.swarmDrainSeconds,
   });
   const services: ServicePlan[] = [
     ...config.bridgePorts.map((port, index) => service("bridge", "bridge", port, index)),
@@ -516,6 +527,7 @@ function planSwarm(
       env: { PORT: String(config.hostPort), HOST: "0.0.0.0" },
       maxReplicasPerNode: 1,
       updateOrder: "stop-first",
+      drainSeconds: config.swarmDrainSeconds,
     });
   }
   const registryPlan = registry(publishMode);

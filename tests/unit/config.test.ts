@@ -64,14 +64,21 @@ describe("readConfig", () => {
 
   it("reads the swarm keys as typed, leaving their meaning to planTopology", () => {
     const config = readConfig(
-      configFrom({ orchestrator: "swarm", replicas: "3", swarmPublishMode: "host", swarmEndpointMode: "dnsrr" }),
+      configFrom({
+        orchestrator: "swarm",
+        replicas: "3",
+        swarmPublishMode: "host",
+        swarmEndpointMode: "dnsrr",
+        swarmDrainSeconds: "40",
+      }),
     );
-    expect([config.orchestrator, config.replicas, config.swarmPublishMode, config.swarmEndpointMode]).toEqual([
-      "swarm",
-      3,
-      "host",
-      "dnsrr",
-    ]);
+    expect([
+      config.orchestrator,
+      config.replicas,
+      config.swarmPublishMode,
+      config.swarmEndpointMode,
+      config.swarmDrainSeconds,
+    ]).toEqual(["swarm", 3, "host", "dnsrr", 40]);
   });
 
   it("keeps empty strings, which mean 'let Docker choose'", () => {

@@ -336,6 +336,7 @@ function service(key: string, network: string, port: number, mode: "ingress" | "
     env: { PORT: "5000", HOST: "0.0.0.0" },
     maxReplicasPerNode: mode === "host" ? 1 : null,
     updateOrder: mode === "host" ? "stop-first" : "start-first",
+    drainSeconds: 10,
   };
 }
 
@@ -350,6 +351,7 @@ const HOST_SERVICE = {
   env: { PORT: "5007", HOST: "0.0.0.0" },
   maxReplicasPerNode: 1,
   updateOrder: "stop-first",
+  drainSeconds: 10,
 };
 
 describe("planTopology in swarm mode", () => {
@@ -545,6 +547,18 @@ describe("planTopology refuses what Swarm cannot run, saying why", () => {
       { ...SWARM, replicas: 1.5 },
       THREE_NODES,
       "Invalid config flask-bridge:replicas = 1.5: must be a whole number from 1 to 100",
+    ],
+    [
+      "a drain longer than the stop grace period leaves room for",
+      { ...SWARM, swarmDrainSeconds: 101 },
+      THREE_NODES,
+      "Invalid config flask-bridge:swarmDrainSeconds = 101: must be a whole number of seconds from 0 to 100",
+    ],
+    [
+      "a negative drain",
+      { ...SWARM, swarmDrainSeconds: -1 },
+      THREE_NODES,
+      "Invalid config flask-bridge:swarmDrainSeconds = -1: must be a whole number of seconds from 0 to 100",
     ],
     [
       "an unknown publish mode",

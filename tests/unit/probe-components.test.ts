@@ -128,6 +128,7 @@ describe("SwarmService's probe", () => {
     env: { PORT: "5000" },
     updateOrder: "stop-first",
     maxReplicasPerNode: null,
+    drainSeconds: 10,
   };
 
   it("runs src/probes/swarm.ts by one short line on the engine it is given, and reports what it printed", async () => {

@@ -220,7 +220,7 @@ describe("the program in swarm mode", () => {
       taskSpec: {
         containerSpec: {
           image: REFERENCE,
-          commands: ["bash", "/app/drain.sh"],
+          commands: ["bash", "/app/drain.sh", "10"],
           // HOST=0.0.0.0 is the app's default; one variable keeps the provider's env order fixed.
           env: { PORT: "5000" },
           healthcheck: {
