@@ -76,8 +76,8 @@ async function main(): Promise<void> {
       if (!timed) return;
       const sample = {
         up: up.seconds,
-        program: up.breakdown.phases.program ?? Number.NaN,
-        policy: up.breakdown.phases.policy ?? Number.NaN,
+        program: up.breakdown?.phases.program ?? Number.NaN,
+        policy: up.breakdown?.phases.policy ?? Number.NaN,
         preview: preview.seconds,
         destroy: destroy.seconds,
       };

@@ -110,7 +110,8 @@ export interface Operation {
   seconds: number;
   /** CPU-seconds of the whole process tree (CLI, plugins, program, policy pack, probes) */
   cpu: number;
-  breakdown: UpBreakdown;
+  /** Only when instrumented: the event log and the process tree cost the run CPU of their own */
+  breakdown?: UpBreakdown;
 }
 
 /**
@@ -124,6 +125,7 @@ export async function runWrapper(
   signal: AbortSignal,
   cwd = REPO_ROOT,
   env: NodeJS.ProcessEnv = {},
+  instrument = true,
 ): Promise<Operation> {
   const eventLog = path.join(os.tmpdir(), `flask-bridge-bench-events-${process.pid}.jsonl`);
   fs.writeFileSync(eventLog, "");
@@ -146,14 +148,23 @@ export async function runWrapper(
     const at = Date.now();
     for (const line of lines) if (line.trim() !== "") timeline.push({ at, event: JSON.parse(line) as EngineEvent });
   };
-  const timer = setInterval(follow, 20);
+  const timer = instrument ? setInterval(follow, 20) : undefined;
   fs.appendFileSync(logFile, `\n=== ${args.join(" ")} ${new Date().toISOString()}\n`);
   const out = fs.openSync(logFile, "a");
   const timeFile = `${eventLog}.time`;
   const start = Date.now();
   const child = spawn(
     "/usr/bin/time",
-    ["-f", "%U %S", "-o", timeFile, "bash", "scripts/pulumi.sh", ...args, "--event-log", eventLog],
+    [
+      "-f",
+      "%U %S",
+      "-o",
+      timeFile,
+      "bash",
+      "scripts/pulumi.sh",
+      ...args,
+      ...(instrument ? ["--event-log", eventLog] : []),
+    ],
     {
       cwd,
       // --event-log exists only with PULUMI_DEBUG_COMMANDS (the Automation API sets it too).
@@ -162,15 +173,15 @@ export async function runWrapper(
       signal,
     },
   );
-  const tree = new ProcessTree(child.pid as number);
+  const tree = instrument ? new ProcessTree(child.pid as number) : undefined;
   try {
     const code = await new Promise<number>((resolve, reject) => {
       child.on("error", reject);
       child.on("close", (status) => resolve(status ?? 1));
     });
     const end = Date.now();
-    tree.stop();
-    follow();
+    tree?.stop();
+    if (instrument) follow();
     if (code !== 0) {
       const tail = fs.readFileSync(logFile, "utf8").split("\n").slice(-12).join("\n");
       throw new Error(`pulumi ${args[0]} failed (exit ${code}):\n${tail}`);
@@ -179,10 +190,10 @@ export async function runWrapper(
     return {
       seconds: (end - start) / 1000,
       cpu: Number(user) + Number(system),
-      breakdown: { phases: analyze(start, end, timeline, tree), cpu: tree.cpu() },
+      ...(tree ? { breakdown: { phases: analyze(start, end, timeline, tree), cpu: tree.cpu() } } : {}),
     };
   } finally {
-    tree.stop();
+    tree?.stop();
     clearInterval(timer);
     fs.closeSync(out);
     fs.rmSync(eventLog, { force: true });
@@ -194,6 +205,8 @@ export async function runWrapper(
 export class BenchProject {
   /** Added to every operation's environment, e.g. another node on PATH. */
   env: NodeJS.ProcessEnv = {};
+  /** Follow the event log and the process tree (a breakdown), at a cost of their own. */
+  instrument = true;
 
   private constructor(
     readonly stack: Stack,
@@ -219,11 +232,18 @@ export class BenchProject {
   }
 
   up(): Promise<Operation> {
-    return runWrapper(["up", "--yes", "--skip-preview"], this.logFile, this.signal, REPO_ROOT, this.env);
+    return runWrapper(
+      ["up", "--yes", "--skip-preview"],
+      this.logFile,
+      this.signal,
+      REPO_ROOT,
+      this.env,
+      this.instrument,
+    );
   }
 
   preview(): Promise<Operation> {
-    return runWrapper(["preview"], this.logFile, this.signal, REPO_ROOT, this.env);
+    return runWrapper(["preview"], this.logFile, this.signal, REPO_ROOT, this.env, this.instrument);
   }
 
   async destroy(): Promise<Operation> {
@@ -233,6 +253,7 @@ export class BenchProject {
       this.signal,
       REPO_ROOT,
       this.env,
+      this.instrument,
     );
     const left = labelled(STACK).containers;
     if (left.length > 0) throw new Error(`destroy left containers behind: ${left.join(", ")}`);

@@ -232,7 +232,7 @@ export function renderMarkdown(results: Results): string {
     out.push("## Where one `up` goes");
     out.push("");
     out.push(
-      "Wall clock from the CLI's `--event-log` (followed every 20 ms) and its process tree (every 40 ms), median seconds; CPU-seconds per process kind " +
+      "From one more `up` after each timed round of the project, not timed above: wall clock from the CLI's `--event-log` (followed every 20 ms) and its process tree (every 40 ms), median seconds; CPU-seconds per process kind " +
         "(probes: what the command provider's children used; a process that lives less than one 40 ms poll is missed unless its parent waited for it).",
     );
     out.push("");
@@ -260,7 +260,7 @@ export function renderMarkdown(results: Results): string {
             ),
           ]),
           [
-            "attributed, as in the tables above: the CLI's tree, dockerd and containerd, the containers (up until all answer)",
+            "attributed, as in the tables above (the timed runs): the CLI's tree, dockerd and containerd, the containers (up until all answer)",
             ...sizes.map((n) => seconds(median(ups.filter((s) => s.containers === n).map((s) => s.upCpu)))),
           ],
         ],

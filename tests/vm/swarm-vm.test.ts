@@ -61,9 +61,6 @@ function config(replicas: number): Record<string, unknown> {
     "flask-bridge:replicas": replicas,
     "flask-bridge:swarmPublishMode": "ingress",
     "flask-bridge:swarmEndpointMode": "vip",
-    // These emulated nodes' meshes learn late that a task ended: with a 10 s drain
-    // one refused a service for 19 s of a rebuild, every VM answering ping within 210 ms.
-    "flask-bridge:swarmDrainSeconds": 40,
   };
 }
 
