@@ -121,11 +121,12 @@ export interface Operation {
  */
 export async function runWrapper(
   args: string[],
-  logFile: string,
-  signal: AbortSignal,
-  cwd = REPO_ROOT,
-  env: NodeJS.ProcessEnv = {},
-  instrument = true,
+  {
+    logFile,
+    signal,
+    env,
+    instrument,
+  }: { logFile: string; signal: AbortSignal; env: NodeJS.ProcessEnv; instrument: boolean },
 ): Promise<Operation> {
   const eventLog = path.join(os.tmpdir(), `flask-bridge-bench-events-${process.pid}.jsonl`);
   fs.writeFileSync(eventLog, "");
@@ -166,7 +167,7 @@ export async function runWrapper(
       ...(instrument ? ["--event-log", eventLog] : []),
     ],
     {
-      cwd,
+      cwd: REPO_ROOT,
       // --event-log exists only with PULUMI_DEBUG_COMMANDS (the Automation API sets it too).
       env: { ...process.env, ...env, FB_STACK: STACK, PULUMI_DEBUG_COMMANDS: "true" },
       stdio: ["ignore", out, out],
@@ -231,30 +232,21 @@ export class BenchProject {
     writeConfig(STACK, benchConfig(containers));
   }
 
+  /** scripts/pulumi.sh with these arguments on the bench stack. */
+  private run(args: string[]): Promise<Operation> {
+    return runWrapper(args, { logFile: this.logFile, signal: this.signal, env: this.env, instrument: this.instrument });
+  }
+
   up(): Promise<Operation> {
-    return runWrapper(
-      ["up", "--yes", "--skip-preview"],
-      this.logFile,
-      this.signal,
-      REPO_ROOT,
-      this.env,
-      this.instrument,
-    );
+    return this.run(["up", "--yes", "--skip-preview"]);
   }
 
   preview(): Promise<Operation> {
-    return runWrapper(["preview"], this.logFile, this.signal, REPO_ROOT, this.env, this.instrument);
+    return this.run(["preview"]);
   }
 
   async destroy(): Promise<Operation> {
-    const result = await runWrapper(
-      ["destroy", "--yes", "--skip-preview"],
-      this.logFile,
-      this.signal,
-      REPO_ROOT,
-      this.env,
-      this.instrument,
-    );
+    const result = await this.run(["destroy", "--yes", "--skip-preview"]);
     const left = labelled(STACK).containers;
     if (left.length > 0) throw new Error(`destroy left containers behind: ${left.join(", ")}`);
     return result;
