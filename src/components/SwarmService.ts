@@ -20,7 +20,7 @@ export interface SwarmServiceArgs {
   overlay?: { name: pulumi.Input<string>; id: pulumi.Input<string> };
   healthcheck: HealthcheckPlan;
   labels: Readonly<Record<string, string>>;
-  /** The stack's engine, a swarm manager: the probe asks it about nodes and tasks (slower over ssh://). */
+  /** The stack's engine, a swarm manager: the probe asks its API about nodes and tasks. */
   engine: Engine;
 }
 

@@ -1,5 +1,5 @@
 import type { NodeOutput, TaskOutput } from "../plan/outputs";
-import { type Docker, docker } from "./docker";
+import { type EngineGet, engineApi } from "./engineApi";
 import { runAsEntry } from "./entry";
 import { ask, messageOf, sleep, type Waited } from "./http";
 
@@ -7,7 +7,8 @@ import { ask, messageOf, sleep, type Waited } from "./http";
  * SwarmService's readiness gate: waits until the service runs its replicas and
  * every URL answers, then prints what the swarm did as JSON. Docker's own
  * health status only moves a task from starting to running. It asks the engine
- * of DOCKER_HOST, which may be a remote manager, and opens each node's own
+ * of DOCKER_HOST, which may be a remote manager, through its API over one
+ * connection (engineApi.ts), and opens each node's own
  * address: with ingress every Ready node must answer, tasks or not, so a node
  * whose routing mesh is broken fails the up. An update Swarm rolled back fails
  * it too, though the old tasks answer.
@@ -26,7 +27,7 @@ export interface SwarmReport {
   nodes: NodeOutput[];
 }
 
-/** The fields of `docker node inspect` read here. */
+/** The fields of a node (GET /nodes, as `docker node inspect`) read here. */
 export interface RawNode {
   ID: string;
   Description: { Hostname: string };
@@ -35,7 +36,7 @@ export interface RawNode {
   Spec: { Role: "manager" | "worker"; Availability: string };
 }
 
-/** The fields of `docker inspect --type task` read here. */
+/** The fields of a task (GET /tasks, as `docker inspect --type task`) read here. */
 export interface RawTask {
   NodeID: string;
   Slot: number;
@@ -43,7 +44,7 @@ export interface RawTask {
   NetworksAttachments?: { Network: { ID: string }; Addresses?: string[] | null }[] | null;
 }
 
-/** The fields of `docker service inspect` read here. */
+/** The fields of a service (GET /services/{name}, as `docker service inspect`) read here. */
 export interface RawService {
   Endpoint?: { VirtualIPs?: { NetworkID: string; Addr?: string }[] | null };
   UpdateStatus?: { State?: string; Message?: string } | null;
@@ -70,16 +71,10 @@ export interface SwarmProbeInput {
 
 /** One URL's exchange, whole. */
 export const ANSWER_LIMIT_MS = 3000;
-/** One docker call; over ssh:// each starts a CLI on the manager as well. */
-export const DOCKER_CALL_LIMIT_MS = 30_000;
-/**
- * Over ssh every docker call starts a docker CLI on the manager as well; on a
- * small machine (the project's emulated VMs) polling each second starved the
- * tasks' own healthchecks. So: fewer calls (the nodes once, the service only
- * once its tasks run) and a slower pace there.
- */
+/** One Engine API call (a new connection over ssh:// takes a few seconds on a slow manager). */
+export const ENGINE_CALL_LIMIT_MS = 30_000;
+/** Between rounds: the nodes are read once, the service only once its tasks run. */
 export const PAUSE_MS = 1000;
-export const SSH_PAUSE_MS = 3000;
 
 export class ProbeInputError extends Error {}
 
@@ -100,7 +95,7 @@ export function parseInput(env: NodeJS.ProcessEnv): SwarmProbeInput {
     networkId: env.NETWORK_ID ?? "",
     mesh: env.MESH === "true",
     timeoutSeconds: whole("PROBE_TIMEOUT_SECONDS", 1),
-    pauseMs: (env.DOCKER_HOST ?? "").startsWith("ssh://") ? SSH_PAUSE_MS : PAUSE_MS,
+    pauseMs: PAUSE_MS,
   };
 }
 
@@ -196,7 +191,7 @@ export interface Unanswered {
 
 /** Where a round got to, for the error once the wait is over. */
 export interface Progress {
-  /** "1/2 running", "update updating", or a docker call's one-line error. */
+  /** "1/2 running", "update updating", or an engine call's one-line error. */
   state: string;
   unanswered: Unanswered[];
 }
@@ -218,37 +213,28 @@ const answers: Answers = async (url) => {
   return { ok: answer.status === 200, cause: answer.cause };
 };
 
-const parseJson = <T>(text: string, what: string): T => {
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new Error(`${what} printed no JSON`);
-  }
-};
+/** The running tasks of a service, as Swarm's API filters them (`docker service ps --filter desired-state=running`). */
+export function tasksPath(service: string): string {
+  return `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [service], "desired-state": ["running"] }))}`;
+}
 
 /** Waits for the service; the report, or where it got to by the deadline. */
 export async function waitForService(
   input: SwarmProbeInput,
-  run: Docker = docker,
+  engine: EngineGet,
   answer: Answers = answers,
   now: () => number = Date.now,
 ): Promise<Waited<SwarmReport> & { progress: Progress; givenUp?: true }> {
   const deadline = now() + input.timeoutSeconds * 1000;
-  const call = (args: string[]) => run(args, DOCKER_CALL_LIMIT_MS);
-  const listed = async (args: string[]) => (await call(args)).split("\n").filter(Boolean);
-  const readNodes = async (): Promise<SeenNode[]> =>
-    toNodes(
-      parseJson<RawNode[]>(
-        await call(["node", "inspect", ...(await listed(["node", "ls", "-q"]))]),
-        "docker node inspect",
-      ),
+  const get = <T>(path: string) => engine<T>(path, ENGINE_CALL_LIMIT_MS);
+  const readNodes = async (): Promise<SeenNode[]> => toNodes(await get<RawNode[]>("/nodes"));
+  const readTasks = async (nodes: readonly SeenNode[]): Promise<TaskOutput[]> =>
+    toTasks(
+      await get<RawTask[]>(tasksPath(input.service)),
+      new Map(nodes.map((node) => [node.id, node])),
+      input.service,
+      input.networkId,
     );
-  const readTasks = async (nodes: readonly SeenNode[]): Promise<TaskOutput[]> => {
-    const ids = await listed(["service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running", input.service]);
-    if (ids.length === 0) return [];
-    const raw = parseJson<RawTask[]>(await call(["inspect", "--type", "task", ...ids]), "docker inspect");
-    return toTasks(raw, new Map(nodes.map((node) => [node.id, node])), input.service, input.networkId);
-  };
 
   let progress: Progress = { state: "nothing yet", unanswered: [] };
   let all: SeenNode[] | null = null;
@@ -266,11 +252,7 @@ export async function waitForService(
       const urls = probeUrls(ready, running, input.mesh, input.port);
       progress = { state: `${running.length}/${input.replicas} running`, unanswered: [] };
       if (running.length === input.replicas) {
-        const [service] = parseJson<RawService[]>(
-          await call(["service", "inspect", input.service]),
-          "docker service inspect",
-        );
-        if (!service) throw new Error(`docker service inspect ${input.service}: no such service`);
+        const service = await get<RawService>(`/services/${encodeURIComponent(input.service)}`);
         const givenUp = updateGivenUp(service);
         if (givenUp !== null) {
           progress = { state: givenUp, unanswered: [] };
@@ -312,7 +294,6 @@ export async function main(
   env: NodeJS.ProcessEnv,
   out: (text: string) => void,
   err: (text: string) => void,
-  run: Docker = docker,
 ): Promise<number> {
   let input: SwarmProbeInput;
   try {
@@ -321,7 +302,8 @@ export async function main(
     err(`swarm probe: ${messageOf(error)}\n`);
     return 2;
   }
-  const result = await waitForService(input, run);
+  const engine = engineApi({ env });
+  const result = await waitForService(input, engine.get).finally(() => engine.close());
   if (result.ok) {
     out(JSON.stringify(result.value));
     return 0;

@@ -185,6 +185,7 @@ describe("the probes' sources", () => {
     expect(sourceFiles("src/probes/swarm.ts")).toEqual([
       "src/plan/outputs.ts",
       "src/probes/docker.ts",
+      "src/probes/engineApi.ts",
       "src/probes/entry.ts",
       "src/probes/http.ts",
       "src/probes/swarm.ts",

@@ -1,11 +1,9 @@
 import { execFile } from "node:child_process";
-import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import * as os from "node:os";
 import * as path from "node:path";
 import { SWARM_PROBE } from "../../src/components/SwarmService";
-import type { Docker } from "../../src/probes/docker";
+import { EngineError, type EngineGet } from "../../src/probes/engineApi";
 import {
   formatNotReady,
   nodeAddress,
@@ -17,17 +15,20 @@ import {
   readyNodes,
   type SwarmProbeInput,
   serviceVip,
+  tasksPath,
   toNodes,
   toTasks,
   updateGivenUp,
   updateInProgress,
   waitForService,
 } from "../../src/probes/swarm";
+import { type FakeEngine, fakeEngine } from "./fakeEngine";
 
 /**
  * SwarmService's probe is the gate of `up` in swarm mode. It runs here for
  * real, by the command line SwarmService gives the command provider, against a
- * stand-in `docker` on PATH that describes a 3-node swarm with one task, and
+ * fake engine (fakeEngine.ts: its API behind a stand-in `docker system
+ * dial-stdio` on PATH) that describes a 3-node swarm with one task, and
  * HTTP servers on 127.0.0.1-3 standing for the nodes' addresses. Its
  * environment is built here, never the user's.
  */
@@ -62,34 +63,20 @@ const TASKS: RawTask[] = [
     NetworksAttachments: [{ Network: { ID: "net1" }, Addresses: ["10.213.90.5/24"] }],
   },
 ];
-const SERVICE: RawService[] = [{ Endpoint: { VirtualIPs: [{ NetworkID: "net1", Addr: "10.213.90.2/24" }] } }];
+const SERVICE: RawService = { Endpoint: { VirtualIPs: [{ NetworkID: "net1", Addr: "10.213.90.2/24" }] } };
 
-let dir: string;
+let engine: FakeEngine;
 
-beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "swarm-probe-"));
-  fs.writeFileSync(path.join(dir, "nodes.json"), JSON.stringify(NODES));
-  fs.writeFileSync(path.join(dir, "tasks.json"), JSON.stringify(TASKS));
-  fs.writeFileSync(path.join(dir, "service.json"), JSON.stringify(SERVICE));
-  fs.writeFileSync(
-    path.join(dir, "docker"),
-    [
-      "#!/bin/sh",
-      `d=${dir}`,
-      'case "$1 $2" in',
-      '  "node ls") printf "n1\\nn2\\nn3\\n" ;;',
-      '  "node inspect") cat "$d/nodes.json" ;;',
-      '  "service ps") echo t1 ;;',
-      '  "inspect --type") cat "$d/tasks.json" ;;',
-      '  "service inspect") cat "$d/service.json" ;;',
-      '  *) echo "unexpected: $*" >&2; exit 1 ;;',
-      "esac",
-    ].join("\n"),
-    { mode: 0o755 },
-  );
+beforeAll(async () => {
+  engine = await fakeEngine((request) => {
+    if (request.url === "/nodes") return { body: NODES };
+    if (request.url === tasksPath("svc")) return { body: TASKS };
+    if (request.url === "/services/svc") return { body: SERVICE };
+    return undefined;
+  });
 });
 
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(() => engine.close());
 
 /** Servers answering Hello, World! on one port of each given loopback address. */
 async function nodeServers(addresses: readonly string[]): Promise<{ port: number; close: () => Promise<void> }> {
@@ -117,7 +104,8 @@ function runProbe(environment: Record<string, string>): Promise<{ code: number; 
       {
         cwd: SWARM_PROBE.dir,
         env: {
-          PATH: `${dir}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
+          PATH: `${engine.bin}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
+          ...engine.env,
           SERVICE: "svc",
           REPLICAS: "1",
           NETWORK_ID: "net1",
@@ -142,8 +130,11 @@ describe("the swarm probe that gates up", () => {
   it("with ingress, waits for every node's address, nodes with no task included, and reports them all", async () => {
     const servers = await nodeServers(["127.0.0.1", "127.0.0.2", "127.0.0.3"]);
     try {
+      const before = engine.connections().length;
       const run = await runProbe({ MESH: "true", PORT: String(servers.port) });
       expect(run).toEqual({ code: 0, stdout: expect.any(String), stderr: "" });
+      // One connection to the engine for the whole wait.
+      expect(engine.connections().slice(before)).toEqual(["system dial-stdio"]);
       expect(JSON.parse(run.stdout)).toEqual({
         vip: "10.213.90.2",
         urls: ["127.0.0.1", "127.0.0.2", "127.0.0.3"].map((address) => `http://${address}:${servers.port}`),
@@ -219,8 +210,8 @@ describe("the swarm probe's parts, on docker's own JSON", () => {
   });
 
   it("reads the VIP on the overlay and a rolling update from the service", () => {
-    expect(serviceVip(SERVICE[0] as RawService, "net1")).toBe("10.213.90.2");
-    expect(serviceVip(SERVICE[0] as RawService, "other")).toBeNull();
+    expect(serviceVip(SERVICE, "net1")).toBe("10.213.90.2");
+    expect(serviceVip(SERVICE, "other")).toBeNull();
     expect(serviceVip({}, "net1")).toBeNull();
     expect(updateInProgress({ UpdateStatus: { State: "updating" } })).toBe("updating");
     expect(updateInProgress({ UpdateStatus: { State: "rollback_started" } })).toBe("rollback_started");
@@ -242,7 +233,7 @@ describe("the swarm probe's parts, on docker's own JSON", () => {
     expect(updateGivenUp({})).toBeNull();
   });
 
-  it("reads its input, and paces itself slower over ssh://", () => {
+  it("reads its input, at one pace over any engine", () => {
     const env = { SERVICE: "svc", REPLICAS: "2", PORT: "5004", NETWORK_ID: "net1", MESH: "true" };
     expect(parseInput({ ...env, PROBE_TIMEOUT_SECONDS: "420", DOCKER_HOST: "unix:///var/run/docker.sock" })).toEqual({
       service: "svc",
@@ -253,7 +244,7 @@ describe("the swarm probe's parts, on docker's own JSON", () => {
       timeoutSeconds: 420,
       pauseMs: 1000,
     });
-    expect(parseInput({ ...env, PROBE_TIMEOUT_SECONDS: "420", DOCKER_HOST: "ssh://root@10.0.0.5" }).pauseMs).toBe(3000);
+    expect(parseInput({ ...env, PROBE_TIMEOUT_SECONDS: "420", DOCKER_HOST: "ssh://root@10.0.0.5" }).pauseMs).toBe(1000);
     expect(() => parseInput({ ...env, PROBE_TIMEOUT_SECONDS: "later" })).toThrow(
       'PROBE_TIMEOUT_SECONDS is "later", not a whole number of at least 1',
     );
@@ -286,7 +277,7 @@ describe("the swarm probe's parts, on docker's own JSON", () => {
   });
 });
 
-describe("the swarm probe's wait, with a fake docker", () => {
+describe("the swarm probe's wait, with a fake engine", () => {
   const INPUT: SwarmProbeInput = {
     service: "svc",
     replicas: 1,
@@ -297,30 +288,27 @@ describe("the swarm probe's wait, with a fake docker", () => {
     pauseMs: 10,
   };
 
-  /** Answers like docker would, round by round: the engine fails once, the task starts, an update rolls, then done. */
+  /** An engine's API answering one path; `T` is whatever the caller asks for. */
+  const answering =
+    (answer: (path: string) => unknown): EngineGet =>
+    async <T>(path: string) =>
+      answer(path) as T;
+
+  /** Answers like the engine would, round by round: a call fails once, the task starts, an update rolls, then done. */
   function fakeSwarm() {
     const calls: string[] = [];
-    let round = 0;
-    const run: Docker = async (args) => {
-      const call = args.join(" ");
-      calls.push(call);
-      if (call === "node ls -q") {
-        round++;
-        if (round === 1) throw new Error("docker node ls: Cannot connect to the Docker daemon");
-        return "n1\nn2\nn3\n";
+    const run = answering((path) => {
+      calls.push(path);
+      const times = calls.filter((entry) => entry === path).length;
+      if (path === "/nodes") {
+        if (times === 1) throw new EngineError("docker engine GET /nodes: Cannot connect to the Docker daemon");
+        return NODES;
       }
-      if (call === "node inspect n1 n2 n3") return JSON.stringify(NODES);
-      if (call.startsWith("service ps")) return "t1";
-      if (call === "inspect --type task t1") {
-        const state = calls.filter((entry) => entry === call).length < 2 ? "starting" : "running";
-        return JSON.stringify([{ ...TASKS[0], Status: { State: state } }]);
-      }
-      if (call === "service inspect svc") {
-        const rolling = calls.filter((entry) => entry === call).length < 2;
-        return JSON.stringify([{ ...SERVICE[0], UpdateStatus: { State: rolling ? "updating" : "completed" } }]);
-      }
-      throw new Error(`unexpected docker ${call}`);
-    };
+      if (path === tasksPath("svc")) return [{ ...TASKS[0], Status: { State: times < 2 ? "starting" : "running" } }];
+      if (path === "/services/svc")
+        return { ...SERVICE, UpdateStatus: { State: times < 2 ? "updating" : "completed" } };
+      throw new Error(`unexpected GET ${path}`);
+    });
     return { run, calls };
   }
 
@@ -344,24 +332,19 @@ describe("the swarm probe's wait, with a fake docker", () => {
     // Only once the update finished were the URLs opened.
     expect(asked).toEqual(["http://127.0.0.2:5004"]);
     // The nodes twice: the failed first read, then once for all rounds.
-    expect(calls.filter((call) => call === "node ls -q")).toHaveLength(2);
-    expect(calls.filter((call) => call === "service inspect svc")).toHaveLength(2);
+    expect(calls.filter((call) => call === "/nodes")).toHaveLength(2);
+    expect(calls.filter((call) => call === "/services/svc")).toHaveLength(2);
   });
 
   it("fails at once on an update Swarm rolled back, though the old tasks run and answer", async () => {
-    const run: Docker = async (args) => {
-      const call = args.join(" ");
-      if (call === "node ls -q") return "n1\nn2\nn3\n";
-      if (call === "node inspect n1 n2 n3") return JSON.stringify(NODES);
-      if (call.startsWith("service ps")) return "t1";
-      if (call === "inspect --type task t1") return JSON.stringify([{ ...TASKS[0], Status: { State: "running" } }]);
-      if (call === "service inspect svc") {
-        return JSON.stringify([
-          { ...SERVICE[0], UpdateStatus: { State: "rollback_completed", Message: "task t2 failed" } },
-        ]);
+    const run = answering((path) => {
+      if (path === "/nodes") return NODES;
+      if (path === tasksPath("svc")) return [{ ...TASKS[0], Status: { State: "running" } }];
+      if (path === "/services/svc") {
+        return { ...SERVICE, UpdateStatus: { State: "rollback_completed", Message: "task t2 failed" } };
       }
-      throw new Error(`unexpected docker ${call}`);
-    };
+      throw new Error(`unexpected GET ${path}`);
+    });
     const asked: string[] = [];
     const result = await waitForService({ ...INPUT, timeoutSeconds: 60 }, run, async (url) => {
       asked.push(url);
@@ -377,15 +360,18 @@ describe("the swarm probe's wait, with a fake docker", () => {
   });
 
   it("stops at its deadline with where it got to", async () => {
-    const run: Docker = async () => {
-      throw new Error("docker node ls: error during connect: ssh: connection refused");
-    };
+    const run = answering(() => {
+      throw new EngineError("docker engine GET /nodes: ssh: connect to host 10.0.0.5 port 22: Connection refused");
+    });
     const started = Date.now();
     const result = await waitForService({ ...INPUT, timeoutSeconds: 1, pauseMs: 100 }, run);
     expect(result).toEqual({
       ok: false,
-      cause: "docker node ls: error during connect: ssh: connection refused",
-      progress: { state: "docker node ls: error during connect: ssh: connection refused", unanswered: [] },
+      cause: "docker engine GET /nodes: ssh: connect to host 10.0.0.5 port 22: Connection refused",
+      progress: {
+        state: "docker engine GET /nodes: ssh: connect to host 10.0.0.5 port 22: Connection refused",
+        unanswered: [],
+      },
     });
     expect(Date.now() - started).toBeGreaterThanOrEqual(990);
     expect(Date.now() - started).toBeLessThan(1500);

@@ -1,11 +1,12 @@
-import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import { LocalWorkspace, type Stack, type UpResult } from "@pulumi/pulumi/automation";
 import type { ImageOutput, ServiceOutput } from "../../src/plan/outputs";
+import { engineApi } from "../../src/probes/engineApi";
+import { type RawNode, type RawTask, tasksPath } from "../../src/probes/swarm";
 import {
   printTimings,
   pulumiCommand,
@@ -492,26 +493,24 @@ describe("Swarm's defaults (VIP, ingress) on 3 VMs with their own kernels", () =
     const urls = SERVICES.flatMap((service) => nodes.map((node) => `http://${node.address}:${PORTS[service]}/`));
     const moved = (async () => {
       manager("node", "update", "--availability", "drain", drained);
-      // One asynchronous call per poll, so the request loop keeps its pace meanwhile.
-      return eventually(240_000, async () => {
-        const { stdout } = await promisify(execFile)(
-          "docker",
-          [
-            "service",
-            "ps",
-            "--filter",
-            "desired-state=running",
-            "--format",
-            "{{.Name}} {{.Node}} {{.CurrentState}}",
-          ].concat(SERVICES),
-          { env: { ...process.env, DOCKER_HOST: dockerHost } },
+      // The API over one connection, as the probe asks it: a docker CLI per poll
+      // costs the emulated manager 1.2 CPU-s, which the moving tasks need.
+      const engine = engineApi({ env: { ...process.env, DOCKER_HOST: dockerHost } });
+      try {
+        const names = new Map(
+          (await engine.get<RawNode[]>("/nodes", 30_000)).map((node) => [node.ID, node.Description.Hostname]),
         );
-        const tasks = lines(stdout).map((line) => line.split(" "));
-        return SERVICES.every((service) => {
-          const own = tasks.filter(([name]) => name?.startsWith(`${service}.`));
-          return own.length === 3 && own.every(([, node, state]) => node !== drained && state === "Running");
+        return await eventually(420_000, async () => {
+          const tasks = await Promise.all(SERVICES.map((service) => engine.get<RawTask[]>(tasksPath(service), 30_000)));
+          return tasks.every(
+            (own) =>
+              own.length === 3 &&
+              own.every((task) => names.get(task.NodeID) !== drained && task.Status.State === "running"),
+          );
         });
-      });
+      } finally {
+        engine.close();
+      }
     })();
     const { result, sent, failed } = await timed("drain fbvm-3", timings, () => whileRequesting(urls, moved, 5000));
     process.stdout.write(`\ndrain: ${sent} requests while tasks moved, ${failed.length} failed\n`);
