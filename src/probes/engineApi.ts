@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import * as http from "node:http";
 import { Duplex } from "node:stream";
 import { lastLine } from "./docker";
-import { describeError, messageOf, seconds } from "./http";
+import { describeError, seconds } from "./http";
 
 /**
  * The Engine API of the stack's engine over one `docker system dial-stdio`,
@@ -126,10 +126,7 @@ export function engineApi(options: EngineApiOptions = {}): EngineApi {
       });
       // The connection ended: docker's own words say why (ssh refused, no such host), else Node's.
       request.on("error", (error) => {
-        agent
-          .lastWords()
-          .then((words) => settle(new EngineError(`${what}: ${words || describeError(error)}`)))
-          .catch(() => settle(new EngineError(`${what}: ${messageOf(error)}`)));
+        void agent.lastWords().then((words) => settle(new EngineError(`${what}: ${words || describeError(error)}`)));
       });
       // An engine that does not answer ends the connection; the next call opens another.
       const limit = setTimeout(() => {

@@ -22,8 +22,6 @@ export interface FakeEngine {
   command: string[];
   /** The arguments of every `docker` run so far: one per connection. */
   connections(): string[];
-  /** Every request's method and path, in order. */
-  requests: string[];
   close(): Promise<void>;
 }
 
@@ -33,9 +31,7 @@ export async function fakeEngine(route: Route): Promise<FakeEngine> {
   const bin = fs.mkdtempSync(path.join(os.tmpdir(), "fake-engine-"));
   const socket = path.join(bin, "engine.sock");
   const calls = path.join(bin, "docker.calls");
-  const requests: string[] = [];
   const server = http.createServer((request, response) => {
-    requests.push(`${request.method} ${request.url}`);
     const routed = route(request);
     if (routed === null) return;
     const answer = routed ?? { status: 404, body: { message: `page not found: ${request.url}` } };
@@ -52,7 +48,6 @@ export async function fakeEngine(route: Route): Promise<FakeEngine> {
     env: { FAKE_ENGINE_SOCKET: socket, FAKE_DOCKER_CALLS: calls },
     command: [path.join(bin, "docker"), "system", "dial-stdio"],
     connections: () => (fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").split("\n").filter(Boolean) : []),
-    requests,
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
