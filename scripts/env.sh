@@ -34,6 +34,9 @@ export PULUMI_SKIP_UPDATE_CHECK=true
 # alternating (medians): up 24.8 against 26.4 s, destroy 11.5 against 13.7 s;
 # more operations at once only made dockerd and the starting apps fight for CPU.
 export PULUMI_PARALLEL="${PULUMI_PARALLEL:-10}"
+# The providers' diffs run side by side, not one resource after the other: a
+# converged preview of 64 containers, 3 rounds alternating, 5.84 against 6.72 s.
+export PULUMI_PARALLEL_DIFF="${PULUMI_PARALLEL_DIFF:-true}"
 # Node >= 22 keeps the modules it compiled here, so the program and the policy
 # pack start faster (bench/node.ts); Node 20 ignores it.
 export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE-$FLASK_BRIDGE_HOME/node-compile-cache}"

@@ -6,7 +6,9 @@
 # Before `up` and `preview`, scripts/heal.ts heals what an interrupted run or a
 # machine that forgot the stack left (stale lock, pending operations, labelled
 # objects the state does not know; a refresh when the engine lacks what the
-# state names). FB_HEAL=0 skips it.
+# state names). FB_HEAL=0 skips it. up and destroy save the state once, at the
+# end of the run (PULUMI_SKIP_CHECKPOINTS; the heal step covers a run killed
+# outright).
 # The image build's own lines (one per BuildKit step, ~25) are kept out of the
 # output; when the build fails they are all printed after Pulumi's error. A
 # docker resource's error is said once per cause, in a few lines; the raw text
@@ -25,6 +27,14 @@ command -v pulumi >/dev/null || fb_die "no pulumi CLI yet; run: npm run setup"
 subcommand="$1"
 shift
 stack="${FB_STACK:-dev}"
+# Pulumi writes the whole state once at the end of an up or destroy, not after
+# every step: at 64 containers those writes were a third of the CPU the tools
+# used (bench/README.md). A run that ends any way Pulumi sees (done, failed,
+# Ctrl-C) still saves it; one killed outright leaves what it made unrecorded,
+# and the next up's heal step (below) removes those objects by their label.
+case "$subcommand" in
+  up | destroy) export PULUMI_SKIP_CHECKPOINTS="${PULUMI_SKIP_CHECKPOINTS:-true}" ;;
+esac
 case "$subcommand" in
   up | preview) ;;
   *) exec pulumi --non-interactive "$subcommand" --stack "$stack" "$@" ;;
