@@ -1,0 +1,59 @@
+import { cleanEnv, fakeCommand, removeTmpDirs, runBash, tmpDir } from "./scriptsHarness";
+
+/**
+ * scripts/pulumi.sh (what `npm run up|preview|destroy` run) and the settings it
+ * gives Pulumi: the state saved once per up or destroy, at the end, and the
+ * providers' diffs side by side. A fake `pulumi` prints what it was given.
+ */
+
+const SETTINGS = "PULUMI_SKIP_CHECKPOINTS PULUMI_PARALLEL_DIFF PULUMI_PARALLEL";
+
+function fakes(): string {
+  const dir = tmpDir("fakes");
+  fakeCommand(dir, "pulumi", `for name in ${SETTINGS}; do echo "$name=\${!name-unset}"; done`);
+  return dir;
+}
+
+/** What the fake pulumi saw, NAME=value a line, for `scripts/pulumi.sh <subcommand>`. */
+async function settingsFor(subcommand: string, extra: Record<string, string> = {}): Promise<string[]> {
+  const env = cleanEnv(fakes(), { FB_HEAL: "0", FB_STACK: "wrapper-test", ...extra });
+  const ran = await runBash(["scripts/pulumi.sh", subcommand, "--yes"], env);
+  expect(ran.code).toBe(0);
+  return ran.lines.filter((line) => /^PULUMI_\w+=/.test(line));
+}
+
+afterAll(removeTmpDirs);
+
+describe("scripts/pulumi.sh", () => {
+  it("up saves the state once, at the end, with the diffs side by side and 10 operations at once", async () => {
+    expect(await settingsFor("up")).toEqual([
+      "PULUMI_SKIP_CHECKPOINTS=true",
+      "PULUMI_PARALLEL_DIFF=true",
+      "PULUMI_PARALLEL=10",
+    ]);
+  });
+
+  it("destroy saves the state once, at the end", async () => {
+    expect(await settingsFor("destroy")).toEqual([
+      "PULUMI_SKIP_CHECKPOINTS=true",
+      "PULUMI_PARALLEL_DIFF=true",
+      "PULUMI_PARALLEL=10",
+    ]);
+  });
+
+  it("preview and refresh keep Pulumi's checkpoints (the heal step does not run before a refresh)", async () => {
+    for (const subcommand of ["preview", "refresh"]) {
+      expect(await settingsFor(subcommand)).toEqual([
+        "PULUMI_SKIP_CHECKPOINTS=unset",
+        "PULUMI_PARALLEL_DIFF=true",
+        "PULUMI_PARALLEL=10",
+      ]);
+    }
+  });
+
+  it("a user's own values win", async () => {
+    expect(
+      await settingsFor("up", { PULUMI_SKIP_CHECKPOINTS: "false", PULUMI_PARALLEL_DIFF: "false", PULUMI_PARALLEL: "4" }),
+    ).toEqual(["PULUMI_SKIP_CHECKPOINTS=false", "PULUMI_PARALLEL_DIFF=false", "PULUMI_PARALLEL=4"]);
+  });
+});
