@@ -53,7 +53,11 @@ describe("scripts/pulumi.sh", () => {
 
   it("a user's own values win", async () => {
     expect(
-      await settingsFor("up", { PULUMI_SKIP_CHECKPOINTS: "false", PULUMI_PARALLEL_DIFF: "false", PULUMI_PARALLEL: "4" }),
+      await settingsFor("up", {
+        PULUMI_SKIP_CHECKPOINTS: "false",
+        PULUMI_PARALLEL_DIFF: "false",
+        PULUMI_PARALLEL: "4",
+      }),
     ).toEqual(["PULUMI_SKIP_CHECKPOINTS=false", "PULUMI_PARALLEL_DIFF=false", "PULUMI_PARALLEL=4"]);
   });
 });
