@@ -20,8 +20,11 @@ import {
   readLocks,
   readState,
   removeLock,
+  removeServices,
+  swarmConfigured,
 } from "../src/machine/healIo";
 import { heal } from "../src/machine/healStep";
+import { PROJECT_DIR } from "../src/projectDir";
 
 const PROJECT = "flask-bridge";
 
@@ -41,7 +44,10 @@ async function main(): Promise<void> {
   const result = await heal(mode, userArgs, {
     readState: async () => (await readState(stack, PROJECT, env)).state,
     readLocks: () => readLocks(stack, PROJECT, env),
-    readEngine: (ids) => readEngine(stack, ids, env),
+    // Services and volumes are listed only where the stack has a swarm part: in its
+    // state, or, after a killed first swarm up that left the state empty, in its config
+    // (a file read, where asking the engine whether it is a swarm manager costs a docker run).
+    readEngine: (ids, swarmInState) => readEngine(stack, ids, env, swarmInState || swarmConfigured(stack, PROJECT_DIR)),
     alive: pulumiAlive,
     hostname: os.hostname(),
     removeLock,
@@ -64,6 +70,10 @@ async function main(): Promise<void> {
     },
     removeNetworks: async (ids) => {
       await command("docker", ["network", "rm", ...ids], REMOVE_TIMEOUT_MS, env);
+    },
+    removeServices: (services) => removeServices(services, env),
+    removeVolumes: async (names) => {
+      await command("docker", ["volume", "rm", ...names], REMOVE_TIMEOUT_MS, env);
     },
     say,
   });

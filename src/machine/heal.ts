@@ -6,17 +6,24 @@
  * - a lock whose pulumi process is gone (a killed `up`) is removed;
  * - pending operations (an interrupted `up`) are cleared with
  *   `pulumi refresh --clear-pending-creates`;
- * - containers and networks that carry the stack's label but are not in its
- *   state (created just before an interruption) are removed, or they clash
- *   by name with the ones Pulumi creates next;
+ * - containers, networks and, in swarm mode, services and volumes that carry
+ *   the stack's label but are not in its state (created just before an
+ *   interruption, or by a run whose checkpoints were skipped) are removed, or
+ *   they clash by name with the ones Pulumi creates next;
  * - when the engine lacks what the state names (the machine was replaced,
- *   wiped or the objects removed), Pulumi refreshes first, and the image,
- *   whose refresh never notices it is gone, is replaced (rebuilt).
+ *   wiped or the objects removed), Pulumi refreshes first, and an image,
+ *   whose refresh never notices it is gone, is replaced (rebuilt): the
+ *   engine's build, or a pushed one when the swarm's own registry lost its
+ *   volume (the pushed copy lived there).
  */
 
 export const CONTAINER = "docker:index/container:Container";
 export const NETWORK = "docker:index/network:Network";
 export const IMAGE = "docker:index/image:Image";
+/** Swarm mode: the app services and the swarm's own registry (src/components/SwarmService.ts, SwarmRegistry.ts). */
+export const SERVICE = "docker:index/service:Service";
+/** Swarm mode: the registry's storage (SwarmRegistry.ts); its ID is its name. */
+export const VOLUME = "docker:index/volume:Volume";
 
 export interface StateResource {
   readonly urn: string;
@@ -58,15 +65,29 @@ export interface EngineNetwork {
   readonly name: string;
 }
 
+export interface EngineService {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** A volume's ID is its name. */
+export interface EngineVolume {
+  readonly name: string;
+}
+
 /** What the engine holds: the stack's labelled objects, and the state's IDs it knows. */
 export interface EngineView {
   /** Containers with the stack's label. */
   readonly containers: readonly EngineContainer[];
   /** Networks with the stack's label. */
   readonly networks: readonly EngineNetwork[];
+  /** Swarm services with the stack's label (none read where the stack has no swarm part: healIo). */
+  readonly services: readonly EngineService[];
+  /** Volumes with the stack's label (as services). */
+  readonly volumes: readonly EngineVolume[];
   /**
-   * Every ID of the state's containers, networks and images that the engine
-   * has, with the container's state ("" for a network or image).
+   * Every ID of the state's containers, networks, images, services and
+   * volumes that the engine has, with the container's state ("" for the others).
    */
   readonly present: ReadonlyMap<string, string>;
 }
@@ -81,11 +102,17 @@ export interface HealPlan {
   readonly pendingOperations: number;
   readonly orphanContainers: readonly EngineContainer[];
   readonly orphanNetworks: readonly EngineNetwork[];
-  /** What the state names and the engine lacks or has stopped, as "container NAME", "network NAME", "image ID". */
+  /** Removed before the networks: an overlay a service uses cannot go. */
+  readonly orphanServices: readonly EngineService[];
+  readonly orphanVolumes: readonly EngineVolume[];
+  /**
+   * What the state names and the engine lacks or has stopped, as "container NAME",
+   * "network NAME", "service NAME", "volume NAME", "image ID".
+   */
   readonly drift: readonly string[];
   /** Pulumi must read the engine before it plans. */
   readonly refresh: boolean;
-  /** URNs to replace: images the engine lacks (their refresh keeps them in the state). */
+  /** URNs to replace: images the engine or the registry lacks (their refresh keeps them in the state). */
   readonly replace: readonly string[];
 }
 
@@ -106,12 +133,25 @@ export function imageIdOf(resource: StateResource): string | null {
   return typeof digest === "string" && digest.startsWith("sha256:") ? digest : null;
 }
 
-/** The engine IDs the state names: containers, networks, and images by their ID. */
+/** A pushed image's reference, <repository>@sha256:<digest> (SwarmImage), or null for a local build. */
+function pushedReferenceOf(resource: StateResource): string | null {
+  const digest = resource.outputs?.repoDigest;
+  return typeof digest === "string" && digest.includes("@sha256:") ? digest : null;
+}
+
+const BY_ID = new Set([CONTAINER, NETWORK, SERVICE, VOLUME]);
+
+/** The engine IDs the state names: containers, networks, services, volumes, and images by their ID. */
 export function stateIds(state: StackState): string[] {
   return state.resources.flatMap((resource) => {
     if (resource.type === IMAGE) return imageIdOf(resource) ?? [];
-    return (resource.type === CONTAINER || resource.type === NETWORK) && resource.id ? [resource.id] : [];
+    return BY_ID.has(resource.type) && resource.id ? [resource.id] : [];
   });
+}
+
+/** Whether the state holds anything of swarm mode (services, the registry's volume). */
+export function hasSwarmPart(state: StackState): boolean {
+  return state.resources.some((resource) => resource.type === SERVICE || resource.type === VOLUME);
 }
 
 const UP_STATES = new Set(["running", "restarting"]);
@@ -133,6 +173,8 @@ export function planHeal(
       pendingOperations: 0,
       orphanContainers: [],
       orphanNetworks: [],
+      orphanServices: [],
+      orphanVolumes: [],
       drift: [],
       refresh: false,
       replace: [],
@@ -142,20 +184,38 @@ export function planHeal(
   const known = new Set(stateIds(state));
   const orphanContainers = engine.containers.filter((c) => !c.swarmTask && !known.has(c.id));
   const orphanNetworks = engine.networks.filter((n) => !known.has(n.id));
+  const orphanServices = engine.services.filter((s) => !known.has(s.id));
+  const orphanVolumes = engine.volumes.filter((v) => !known.has(v.name));
 
   const drift: string[] = [];
   const replace: string[] = [];
+  let volumeLost = false;
   for (const resource of state.resources) {
     if (resource.type === CONTAINER && resource.id) {
       const status = engine.present.get(resource.id);
       if (status === undefined) drift.push(`container ${nameOf(resource)}`);
       else if (!UP_STATES.has(status)) drift.push(`container ${nameOf(resource)} (${status})`);
-    } else if (resource.type === NETWORK && resource.id) {
-      if (!engine.present.has(resource.id)) drift.push(`network ${nameOf(resource)}`);
+    } else if ((resource.type === NETWORK || resource.type === SERVICE) && resource.id) {
+      const kind = resource.type === NETWORK ? "network" : "service";
+      if (!engine.present.has(resource.id)) drift.push(`${kind} ${nameOf(resource)}`);
+    } else if (resource.type === VOLUME && resource.id) {
+      if (!engine.present.has(resource.id)) {
+        drift.push(`volume ${nameOf(resource)}`);
+        volumeLost = true;
+      }
     } else if (resource.type === IMAGE) {
       const id = imageIdOf(resource);
       if (id !== null && !engine.present.has(id)) {
         drift.push(`image ${id.slice("sha256:".length, "sha256:".length + 12)}`);
+        replace.push(resource.urn);
+      }
+    }
+  }
+  // The swarm's own registry kept the pushed image on its volume: with the volume
+  // gone, the services' digest is nowhere to pull from, so the image is pushed again.
+  if (volumeLost) {
+    for (const resource of state.resources) {
+      if (resource.type === IMAGE && pushedReferenceOf(resource) !== null && !replace.includes(resource.urn)) {
         replace.push(resource.urn);
       }
     }
@@ -166,6 +226,8 @@ export function planHeal(
     pendingOperations: state.pending.length,
     orphanContainers,
     orphanNetworks,
+    orphanServices,
+    orphanVolumes,
     drift,
     // A pending operation is cleared by a refresh too; up runs that refresh on its own (healIo).
     refresh: drift.length > 0 || state.pending.length > 0,

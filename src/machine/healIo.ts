@@ -3,7 +3,18 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
-import type { EngineContainer, EngineNetwork, EngineView, PendingOperation, StackLock, StackState } from "./heal";
+import {
+  counted,
+  type EngineContainer,
+  type EngineNetwork,
+  type EngineService,
+  type EngineView,
+  type EngineVolume,
+  listed,
+  type PendingOperation,
+  type StackLock,
+  type StackState,
+} from "./heal";
 
 /**
  * What heal reads and does, each step bounded in time: the stack's state and
@@ -18,6 +29,14 @@ const run = promisify(execFile);
 export const LIST_TIMEOUT_MS = 20_000;
 /** Removing containers (a running one is killed: -f) and networks. */
 export const REMOVE_TIMEOUT_MS = 60_000;
+/**
+ * How long the tasks of removed services may take to go: an app task drains
+ * for swarmDrainSeconds (up to 100 s) and Swarm kills it after its stop grace
+ * period (2 min, SwarmService.ts), so a hung task needs that long.
+ */
+export const TASKS_GONE_TIMEOUT_MS = 180_000;
+/** One docker CLI run per second while waiting: over ssh:// each costs the engine's machine a connection. */
+const POLL_MS = 1000;
 /** `pulumi refresh --clear-pending-creates` and `pulumi stack export`. */
 export const PULUMI_TIMEOUT_MS = 10 * 60_000;
 
@@ -158,8 +177,25 @@ export function parseNetworks(text: string): EngineNetwork[] {
   });
 }
 
-/** A container's state after its ID; a network or an image has no State (a plain .State fails on them). */
-const INSPECT_FORMAT = '{{.Id}}{{range $k, $v := .}}{{if eq $k "State"}}\t{{$v.Status}}{{end}}{{end}}';
+/** `docker service ls` lines "<id>\t<name>" → services; the ID comes truncated (readEngine restores it). */
+export function parseServices(text: string): EngineService[] {
+  return parseNetworks(text);
+}
+
+/** `docker volume ls` lines "<name>" → volumes. */
+export function parseVolumes(text: string): EngineVolume[] {
+  return lines(text).map((line) => ({ name: line.trim() }));
+}
+
+/**
+ * Each object's ID and, for a container, its state. The template runs on
+ * inspect's raw JSON: "Id" for a container, network or image, "ID" for a
+ * service, only "Name" for a volume (whose ID is its name); `index` yields
+ * nothing for a key the object lacks, where `.Key` would fail.
+ */
+const INSPECT_FORMAT =
+  '{{with index . "Id"}}{{.}}{{else}}{{with index . "ID"}}{{.}}{{else}}{{index . "Name"}}{{end}}{{end}}' +
+  '{{range $k, $v := .}}{{if eq $k "State"}}\t{{$v.Status}}{{end}}{{end}}';
 
 /** `docker inspect` lines "<id>\t<state or empty>" → present IDs; an image's ID comes as sha256:<hex>. */
 export function parsePresent(text: string): Map<string, string> {
@@ -171,14 +207,43 @@ export function parsePresent(text: string): Map<string, string> {
   );
 }
 
+/** `docker service ls` on an engine that is no swarm manager: no services, and the program says what is wrong. */
+const NOT_A_MANAGER = /not a swarm manager/i;
+
 /**
- * The stack's labelled containers and networks, and which of the state's IDs
- * the engine has: three listings at once; an inspect only when the listings
- * miss one of the state's IDs (an object without the label, or one gone).
+ * Whether the stack's config asks for swarm mode (`flask-bridge:orchestrator:
+ * swarm` in Pulumi.<stack>.yaml; Pulumi.yaml's default is engine). The YAML
+ * parser loads only when the file names the key (it costs 30-90 ms to load
+ * here). A file that cannot be read or parsed counts as no: Pulumi names it.
  */
-export async function readEngine(stack: string, ids: readonly string[], env: NodeJS.ProcessEnv): Promise<EngineView> {
+export function swarmConfigured(stack: string, projectDir: string): boolean {
+  try {
+    const text = fs.readFileSync(path.join(projectDir, `Pulumi.${stack}.yaml`), "utf8");
+    if (!text.includes("flask-bridge:orchestrator")) return false;
+    const yaml: typeof import("js-yaml") = require("js-yaml");
+    const document = yaml.load(text) as { config?: Record<string, unknown> } | null;
+    return document?.config?.["flask-bridge:orchestrator"] === "swarm";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The stack's labelled containers and networks (and, with `swarm`, services
+ * and volumes), and which of the state's IDs the engine has: the listings at
+ * once; an inspect only when they miss one of the state's IDs (an object
+ * without the label, or one gone). Only swarm mode makes services and
+ * volumes, so an engine-mode stack pays no `docker service ls`, which would
+ * fail anyway on an engine that is no swarm manager.
+ */
+export async function readEngine(
+  stack: string,
+  ids: readonly string[],
+  env: NodeJS.ProcessEnv,
+  swarm = false,
+): Promise<EngineView> {
   const filter = `label=flask-bridge.stack=${stack}`;
-  const [ps, networks, images] = await Promise.all([
+  const [ps, networks, images, services, volumes] = await Promise.all([
     command(
       "docker",
       ["ps", "-a", "--no-trunc", "--filter", filter, "--format", "{{.ID}}\t{{.Names}}\t{{.State}}\t{{.Labels}}"],
@@ -197,29 +262,87 @@ export async function readEngine(stack: string, ids: readonly string[], env: Nod
       LIST_TIMEOUT_MS,
       env,
     ),
+    swarm
+      ? command(
+          "docker",
+          ["service", "ls", "--filter", filter, "--format", "{{.ID}}\t{{.Name}}"],
+          LIST_TIMEOUT_MS,
+          env,
+        ).catch((error: Error) => {
+          if (NOT_A_MANAGER.test(error.message)) return "";
+          throw error;
+        })
+      : "",
+    swarm ? command("docker", ["volume", "ls", "--filter", filter, "--format", "{{.Name}}"], LIST_TIMEOUT_MS, env) : "",
   ]);
   const containers = parseContainers(ps);
   const labelledNetworks = parseNetworks(networks);
+  // `docker service ls` has no --no-trunc: its 12-character IDs become the state's full ones where they match.
+  const labelledServices = parseServices(services).map((s) => ({
+    ...s,
+    id: ids.find((id) => id.length > s.id.length && id.startsWith(s.id)) ?? s.id,
+  }));
+  const labelledVolumes = parseVolumes(volumes);
   const present = new Map<string, string>([
     ...containers.map((c) => [c.id, c.state] as const),
     ...labelledNetworks.map((n) => [n.id, ""] as const),
     ...lines(images).map((id) => [id.trim(), ""] as const),
+    ...labelledServices.map((s) => [s.id, ""] as const),
+    ...labelledVolumes.map((v) => [v.name, ""] as const),
   ]);
   const unseen = ids.filter((id) => !present.has(id));
   if (unseen.length > 0) {
     // Exit status 1 when any is missing; stdout still lists the ones found.
-    const found = await run("docker", ["inspect", "--format", INSPECT_FORMAT, ...unseen], {
-      encoding: "utf8",
-      timeout: LIST_TIMEOUT_MS,
-      env,
-    }).then(
-      ({ stdout }) => stdout,
-      (error: { stdout?: string; killed?: boolean }) => {
-        if (error.killed) throw new HealError(`docker inspect did not finish within ${LIST_TIMEOUT_MS / 1000} s`);
-        return error.stdout ?? "";
-      },
-    );
+    const found = await dockerFound(["inspect", "--format", INSPECT_FORMAT, ...unseen], env);
     for (const [id, state] of parsePresent(found)) present.set(id, state);
   }
-  return { containers, networks: labelledNetworks, present };
+  return { containers, networks: labelledNetworks, services: labelledServices, volumes: labelledVolumes, present };
+}
+
+/** How docker inspect says an object is gone: "No such object: X", and for a task "task X not found". */
+const GONE = /^Error: No such |^Error response from daemon: \w+ \S+ not found$/i;
+
+/**
+ * A docker inspect's output for the objects it found: its exit status 1 says
+ * only that some are gone (GONE); any other failure throws.
+ */
+async function dockerFound(args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return run("docker", [...args], { encoding: "utf8", timeout: LIST_TIMEOUT_MS, env }).then(
+    ({ stdout }) => stdout,
+    (error: { stdout?: string; stderr?: string; killed?: boolean; message: string }) => {
+      if (error.killed) throw new HealError(`docker ${args[0]} did not finish within ${LIST_TIMEOUT_MS / 1000} s`);
+      const other = lines(error.stderr ?? "").find((line) => !GONE.test(line.trim()));
+      if (other !== undefined) throw new HealError(`docker ${args.slice(0, 3).join(" ")} failed: ${other.trim()}`);
+      return error.stdout ?? "";
+    },
+  );
+}
+
+/**
+ * Removes services and waits until their tasks are gone: Swarm removes a
+ * task (on whichever node) once its node has removed its container, and an
+ * overlay a task still uses, or a volume its container mounts, cannot go.
+ * The tasks are listed first, since a removed service's can no longer be.
+ */
+export async function removeServices(
+  services: readonly EngineService[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = TASKS_GONE_TIMEOUT_MS,
+): Promise<void> {
+  const ids = services.map((s) => s.id);
+  const tasks = lines(await command("docker", ["service", "ps", "-q", "--no-trunc", ...ids], LIST_TIMEOUT_MS, env));
+  await command("docker", ["service", "rm", ...ids], REMOVE_TIMEOUT_MS, env);
+  if (tasks.length === 0) return;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = lines(await dockerFound(["inspect", "--type", "task", "--format", "{{.ServiceID}}", ...tasks], env));
+    if (left.length === 0) return;
+    if (Date.now() >= deadline) {
+      const names = services.filter((s) => left.some((id) => id.startsWith(s.id))).map((s) => s.name);
+      throw new HealError(
+        `${counted(left.length, "task")} of the removed ${listed(names)} still there ${timeoutMs / 1000} s after docker service rm (is a node down? docker node ls); run npm run up again once they are gone`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
 }

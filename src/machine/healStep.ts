@@ -1,8 +1,10 @@
 import {
   counted,
   driftMessage,
+  type EngineService,
   type EngineView,
   type HealPlan,
+  hasSwarmPart,
   listed,
   planHeal,
   pulumiArgs,
@@ -15,7 +17,8 @@ import {
 export interface HealDeps {
   readState(): Promise<StackState>;
   readLocks(): StackLock[];
-  readEngine(ids: readonly string[]): Promise<EngineView>;
+  /** swarm: the state holds a service or volume (the script adds the stack's config to that signal). */
+  readEngine(ids: readonly string[], swarm: boolean): Promise<EngineView>;
   alive(pid: number): boolean;
   hostname: string;
   removeLock(lock: StackLock): void;
@@ -23,6 +26,9 @@ export interface HealDeps {
   clearPending(): Promise<void>;
   removeContainers(ids: readonly string[]): Promise<void>;
   removeNetworks(ids: readonly string[]): Promise<void>;
+  /** `docker service rm`, then waits until their tasks are gone (bounded). */
+  removeServices(services: readonly EngineService[]): Promise<void>;
+  removeVolumes(names: readonly string[]): Promise<void>;
   /** One line per thing done. */
   say(line: string): void;
 }
@@ -42,7 +48,7 @@ export interface HealResult {
 export async function heal(mode: "up" | "preview", userArgs: readonly string[], deps: HealDeps): Promise<HealResult> {
   let state = await deps.readState();
   const locks = deps.readLocks();
-  let engine = await deps.readEngine(stateIds(state));
+  let engine = await deps.readEngine(stateIds(state), hasSwarmPart(state));
   let plan = planHeal(state, engine, locks, deps.hostname, deps.alive);
   if (plan.heldBy !== null) return { args: [], plan }; // Pulumi names the holder
 
@@ -59,24 +65,39 @@ export async function heal(mode: "up" | "preview", userArgs: readonly string[], 
     await deps.clearPending();
     refreshed = true;
     state = await deps.readState();
-    engine = await deps.readEngine(stateIds(state));
+    engine = await deps.readEngine(stateIds(state), hasSwarmPart(state));
     plan = planHeal(state, engine, [], deps.hostname, deps.alive);
   }
 
   const containers = plan.orphanContainers.map((c) => c.name);
+  const services = plan.orphanServices.map((s) => s.name);
   const networks = plan.orphanNetworks.map((n) => n.name);
+  const volumes = plan.orphanVolumes.map((v) => v.name);
   if (mode === "up") {
-    // Containers first: a network with a container attached cannot go.
+    // Containers and services first (with their tasks): a network or volume in use cannot go.
     if (containers.length > 0) {
       await deps.removeContainers(plan.orphanContainers.map((c) => c.id));
       deps.say(`removed ${counted(containers.length, "container")} the state does not know: ${listed(containers)}`);
+    }
+    if (services.length > 0) {
+      await deps.removeServices(plan.orphanServices);
+      deps.say(`removed ${counted(services.length, "service")} the state does not know: ${listed(services)}`);
     }
     if (networks.length > 0) {
       await deps.removeNetworks(plan.orphanNetworks.map((n) => n.id));
       deps.say(`removed ${counted(networks.length, "network")} the state does not know: ${listed(networks)}`);
     }
+    if (volumes.length > 0) {
+      await deps.removeVolumes(volumes);
+      deps.say(`removed ${counted(volumes.length, "volume")} the state does not know: ${listed(volumes)}`);
+    }
   } else {
-    const orphans = [...containers.map((name) => `container ${name}`), ...networks.map((name) => `network ${name}`)];
+    const orphans = [
+      ...containers.map((name) => `container ${name}`),
+      ...services.map((name) => `service ${name}`),
+      ...networks.map((name) => `network ${name}`),
+      ...volumes.map((name) => `volume ${name}`),
+    ];
     if (orphans.length > 0) {
       deps.say(`the state does not know ${listed(orphans)}; npm run up removes them first`);
     }

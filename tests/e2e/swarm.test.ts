@@ -1,3 +1,4 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import type { Stack } from "@pulumi/pulumi/automation";
 import type { ImageOutput, ServiceOutput } from "../../src/plan/outputs";
 import {
@@ -13,6 +14,7 @@ import {
   noise,
   pluginsServing,
   printTimings,
+  REPO_ROOT,
   RUN,
   removeSwarmLeftovers,
   reportAssertions,
@@ -168,6 +170,43 @@ function serviceImages(): Record<string, string> {
 }
 
 afterAll(() => printTimings("swarm e2e timings (printed, not asserted)", timings));
+
+/** A child's exit code and its stdout and stderr together; SIGKILLed after timeoutMs. */
+function finished(child: ChildProcess, timeoutMs = 10 * 60_000): Promise<{ code: number | null; output: string }> {
+  let output = "";
+  child.stdout?.on("data", (chunk) => {
+    output += chunk;
+  });
+  child.stderr?.on("data", (chunk) => {
+    output += chunk;
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  return new Promise((resolve) =>
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    }),
+  );
+}
+
+/** `npm run <command>` as a user runs it, on the suite's stack. */
+function npmRun(command: "up" | "preview"): Promise<{ code: number | null; output: string }> {
+  return finished(
+    spawn("npm", ["run", "--silent", command], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, FB_STACK: STACK },
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
+  );
+}
+
+/** The lines the heal step printed (scripts/heal.ts), without their time. */
+function healLines(output: string): string[] {
+  return output
+    .split("\n")
+    .filter((line) => line.startsWith("[heal"))
+    .map((line) => line.replace(/^\[heal [\d:]+\] /, ""));
+}
 
 describe("the stack on a 3-node swarm", () => {
   it("runs on the official docker and command plugins", () => {
@@ -375,6 +414,51 @@ describe("the stack on a 3-node swarm", () => {
     const result = await timed("up (registry restored)", timings, () => stack.up(RUN));
     expect(result.summary.result).toBe("succeeded");
     expect(serviceImages()).toEqual(before);
+  });
+
+  it("an up SIGKILLed after its services exist, its checkpoints skipped: the next npm run up removes them and converges", async () => {
+    await timed("destroy (before the killed up)", timings, () => stack.destroy({ color: "never" }));
+    // The npm commands write the state only at the end of a run (PULUMI_SKIP_CHECKPOINTS),
+    // so a killed run leaves everything it made unknown to the state. Its own process
+    // group, killed whole: pulumi, its plugins and the program go at once, as with kill -9 of a session.
+    const up = spawn("bash", ["scripts/pulumi.sh", "up", "--yes", "--skip-preview"], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, FB_STACK: STACK, PULUMI_SKIP_CHECKPOINTS: "true" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    const killed = finished(up);
+    const all = [REGISTRY_SERVICE, ...SERVICES].sort();
+    const created = await timed("killed up: until its 4 services exist", timings, () =>
+      eventually(5 * 60_000, () => labelledServices(STACK).length === all.length),
+    );
+    process.kill(-(up.pid as number), "SIGKILL");
+    const { output: killedOutput } = await killed;
+    expect([created, labelledServices(STACK)]).toEqual([true, all]);
+    // Nothing of that run in the state: every service, the overlay and the volume are orphans.
+    if ((await resourceCount(stack)) !== 0) throw new Error(`the killed up recorded resources:\n${killedOutput}`);
+
+    const next = await timed("killed up → npm run up", timings, () => npmRun("up"));
+    if (next.code !== 0) process.stdout.write(next.output);
+    expect(next.code).toBe(0);
+    const said = healLines(next.output);
+    expect(said).toEqual([
+      expect.stringMatching(/^removed the lock of pulumi pid \d+ .*which is gone: a killed run left it$/),
+      expect.stringMatching(/^removed 4 services the state does not know: /),
+      `removed 1 network the state does not know: ${OVERLAY}`,
+      `removed 1 volume the state does not know: ${REGISTRY_VOLUME}`,
+    ]);
+    expect((said[1] ?? "").replace(/^.*: /, "").split(", ").sort()).toEqual(all);
+    process.stdout.write(`\nheal after the killed swarm up:\n${said.join("\n")}\n`);
+    expect(labelledServices(STACK)).toEqual(all);
+    services = (await stack.outputs()).services?.value;
+    for (const name of SERVICES) {
+      expect([name, services[name]?.replicas]).toEqual([name, { desired: 3, running: 3 }]);
+    }
+    // Converged: the heal step says nothing, and Pulumi plans no change.
+    const preview = await timed("preview (healed)", timings, () => npmRun("preview"));
+    expect([preview.code, healLines(preview.output)]).toEqual([0, []]);
+    expect(preview.output).toMatch(/Resources:\n\s+\d+ unchanged\s*$/);
   });
 
   it("destroys every service, network and container, on every node", async () => {

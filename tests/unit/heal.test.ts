@@ -1,18 +1,31 @@
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import {
   driftMessage,
   type EngineView,
+  hasSwarmPart,
   IMAGE,
   judgeLock,
   NETWORK,
   planHeal,
   pulumiArgs,
+  SERVICE,
   type StackLock,
   type StackState,
   stateIds,
+  VOLUME,
 } from "../../src/machine/heal";
-import { fileBackendDir, parseContainers, parseNetworks, parsePresent, parseState } from "../../src/machine/healIo";
+import {
+  fileBackendDir,
+  parseContainers,
+  parseNetworks,
+  parsePresent,
+  parseServices,
+  parseState,
+  parseVolumes,
+  swarmConfigured,
+} from "../../src/machine/healIo";
 import { type HealDeps, heal } from "../../src/machine/healStep";
 
 /** The checkpoint a `kill -9` of pulumi left mid-up (trimmed to what heal reads): 3 containers pending create. */
@@ -47,7 +60,45 @@ function engineAfterKill(): EngineView {
       })),
     ],
     networks: [{ id: byName(KILLED, "ehb-bridge-network"), name: "ehb-bridge-network" }],
+    services: [],
+    volumes: [],
     present,
+  };
+}
+
+/** An engine with nothing of the stack. */
+const EMPTY: EngineView = { containers: [], networks: [], services: [], volumes: [], present: new Map() };
+
+/**
+ * A converged swarm stack (trimmed to what heal reads): the registry's volume
+ * and service, the pushed image, the overlay and 2 app services.
+ */
+const SWARM_URN = "urn:pulumi:s::flask-bridge::";
+const PUSHED = "127.0.0.1:5000/flask-hello-world@sha256:4d2c8e1f00aa";
+const SWARM: StackState = {
+  resources: [
+    { urn: `${SWARM_URN}vol`, type: VOLUME, id: "s-registry-data", outputs: { name: "s-registry-data" } },
+    { urn: `${SWARM_URN}reg`, type: SERVICE, id: "svcregistry0000000000000", outputs: { name: "s-registry" } },
+    { urn: `${SWARM_URN}img`, type: IMAGE, id: "sha256:4d2c8e1f00aa", outputs: { repoDigest: PUSHED } },
+    { urn: `${SWARM_URN}net`, type: NETWORK, id: "overlay0", outputs: { name: "s-overlay" } },
+    { urn: `${SWARM_URN}web`, type: SERVICE, id: "svcweb000000000000000000", outputs: { name: "s-custom-1" } },
+    { urn: `${SWARM_URN}host`, type: SERVICE, id: "svchost00000000000000000", outputs: { name: "s-host" } },
+  ],
+  pending: [],
+};
+
+/** The engine holding all of SWARM, each task's container too (its service owns it). */
+function swarmEngine(): EngineView {
+  return {
+    containers: [{ id: "task1", name: "s-host.1.abc", state: "running", swarmTask: true }],
+    networks: [{ id: "overlay0", name: "s-overlay" }],
+    services: [
+      { id: "svcregistry0000000000000", name: "s-registry" },
+      { id: "svcweb000000000000000000", name: "s-custom-1" },
+      { id: "svchost00000000000000000", name: "s-host" },
+    ],
+    volumes: [{ name: "s-registry-data" }],
+    present: new Map(stateIds(SWARM).map((id) => [id, ""])),
   };
 }
 
@@ -111,6 +162,33 @@ describe("docker listings", () => {
     );
   });
 
+  it("reads services (by the listing's 12-character IDs) and volumes (by name)", () => {
+    expect(parseServices("lx0cwuctt8mf\ts-host\n\n")).toEqual([{ id: "lx0cwuctt8mf", name: "s-host" }]);
+    expect(parseVolumes("s-registry-data\n")).toEqual([{ name: "s-registry-data" }]);
+  });
+
+  it("reads swarm mode from the stack's config file: only `flask-bridge:orchestrator: swarm` says yes", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "heal-config-"));
+    try {
+      const files = {
+        swarm: "config:\n  flask-bridge:orchestrator: swarm\n",
+        engine: "config:\n  flask-bridge:orchestrator: engine\n",
+        unset: "config:\n  flask-bridge:replicas: 2\n",
+        broken: "config: [\n  flask-bridge:orchestrator: swarm\n",
+      };
+      for (const [stack, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), text);
+      expect(["swarm", "engine", "unset", "broken", "missing"].map((stack) => swarmConfigured(stack, dir))).toEqual([
+        true,
+        false,
+        false,
+        false,
+        false,
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("finds the file backend's directory, and none for another backend", () => {
     expect(fileBackendDir("file:///root/.flask-bridge/state")).toBe("/root/.flask-bridge/state");
     expect(fileBackendDir("file:///srv/state?no_tmp_dir=true")).toBe("/srv/state");
@@ -136,6 +214,8 @@ describe("planHeal", () => {
       pendingOperations: 0,
       orphanContainers: [],
       orphanNetworks: [],
+      orphanServices: [],
+      orphanVolumes: [],
       drift: [],
       refresh: false,
       replace: [],
@@ -146,8 +226,7 @@ describe("planHeal", () => {
 
   it("a machine that forgot the stack: refresh, and the image (whose refresh keeps it) replaced", () => {
     const converged = { ...KILLED, pending: [] };
-    const empty: EngineView = { containers: [], networks: [], present: new Map() };
-    const plan = planHeal(converged, empty, [], HOST, dead);
+    const plan = planHeal(converged, EMPTY, [], HOST, dead);
     expect(plan.drift).toEqual([
       "image 94c9f3fa06a1",
       "container ehb-host",
@@ -187,9 +266,8 @@ describe("planHeal", () => {
 
   it("leaves a Swarm task's container alone", () => {
     const engine: EngineView = {
+      ...EMPTY,
       containers: [{ id: "t", name: "svc.1.abc", state: "running", swarmTask: true }],
-      networks: [],
-      present: new Map(),
     };
     expect(planHeal({ resources: [], pending: [] }, engine, [], HOST, dead).orphanContainers).toEqual([]);
   });
@@ -213,15 +291,79 @@ describe("planHeal", () => {
   });
 
   it("adds no second --refresh when the user asked for one or a refresh just ran", () => {
-    const plan = planHeal(
-      { ...KILLED, pending: [] },
-      { containers: [], networks: [], present: new Map() },
-      [],
-      HOST,
-      dead,
-    );
+    const plan = planHeal({ ...KILLED, pending: [] }, EMPTY, [], HOST, dead);
     expect(pulumiArgs(plan, false, ["--refresh"])[0]).toBe("--replace");
     expect(pulumiArgs(plan, true, [])[0]).toBe("--replace");
+  });
+});
+
+describe("planHeal in swarm mode", () => {
+  it("a converged swarm stack: nothing to heal, and its task containers are no orphans", () => {
+    const plan = planHeal(SWARM, swarmEngine(), [], HOST, dead);
+    expect(plan).toEqual({
+      staleLocks: [],
+      heldBy: null,
+      pendingOperations: 0,
+      orphanContainers: [],
+      orphanNetworks: [],
+      orphanServices: [],
+      orphanVolumes: [],
+      drift: [],
+      refresh: false,
+      replace: [],
+    });
+    expect([hasSwarmPart(SWARM), hasSwarmPart(KILLED)]).toEqual([true, false]);
+  });
+
+  it("after a killed first up whose checkpoints were skipped: every labelled service, the overlay and the volume are orphans", () => {
+    const plan = planHeal({ resources: [], pending: [] }, swarmEngine(), [], HOST, dead);
+    expect([plan.orphanContainers, plan.orphanServices, plan.orphanNetworks, plan.orphanVolumes]).toEqual([
+      [],
+      [
+        { id: "svcregistry0000000000000", name: "s-registry" },
+        { id: "svcweb000000000000000000", name: "s-custom-1" },
+        { id: "svchost00000000000000000", name: "s-host" },
+      ],
+      [{ id: "overlay0", name: "s-overlay" }],
+      [{ name: "s-registry-data" }],
+    ]);
+    expect([plan.drift, plan.refresh, plan.replace]).toEqual([[], false, []]);
+  });
+
+  it("an orphan service is one whose ID the state does not hold, even under a name it knows", () => {
+    const engine = swarmEngine();
+    const services = [...engine.services, { id: "svcnew", name: "s-host" }];
+    expect(planHeal(SWARM, { ...engine, services }, [], HOST, dead).orphanServices).toEqual([
+      { id: "svcnew", name: "s-host" },
+    ]);
+  });
+
+  it("services the state names and the engine lacks are drift: refresh first, no image to rebuild", () => {
+    const engine = swarmEngine();
+    const present = new Map(engine.present);
+    present.delete("svcweb000000000000000000");
+    present.delete("svchost00000000000000000");
+    const plan = planHeal(SWARM, { ...engine, present }, [], HOST, dead);
+    expect([plan.drift, plan.refresh, plan.replace]).toEqual([["service s-custom-1", "service s-host"], true, []]);
+    expect(pulumiArgs(plan, false, [])).toEqual(["--refresh"]);
+    expect(driftMessage(plan)).toBe(
+      "the engine lacks what the state names (service s-custom-1, service s-host): Pulumi refreshes first",
+    );
+  });
+
+  it("a swarm that forgot everything: the registry's volume went with the pushed image, so the image is pushed again", () => {
+    const plan = planHeal(SWARM, EMPTY, [], HOST, dead);
+    expect(plan.drift).toEqual([
+      "volume s-registry-data",
+      "service s-registry",
+      "network s-overlay",
+      "service s-custom-1",
+      "service s-host",
+    ]);
+    expect(pulumiArgs(plan, false, [])).toEqual(["--refresh", "--replace", `${SWARM_URN}img`]);
+    expect(driftMessage(plan)).toBe(
+      "the engine lacks what the state names (volume s-registry-data, service s-registry, network s-overlay, service s-custom-1 and 1 more): Pulumi refreshes first, and rebuilds the image",
+    );
   });
 });
 
@@ -245,6 +387,12 @@ describe("heal (the step, with fakes)", () => {
       removeNetworks: async (ids) => {
         done.push(`docker network rm ${ids.join(" ")}`);
       },
+      removeServices: async (services) => {
+        done.push(`docker service rm ${services.map((s) => s.id).join(" ")}, tasks gone`);
+      },
+      removeVolumes: async (names) => {
+        done.push(`docker volume rm ${names.join(" ")}`);
+      },
       say: (line) => said.push(line),
     };
     return { deps, done, said };
@@ -267,13 +415,59 @@ describe("heal (the step, with fakes)", () => {
 
   it("removes orphan containers before orphan networks (a network in use cannot go)", async () => {
     const engine: EngineView = {
+      ...EMPTY,
       containers: [{ id: "c9", name: "ehb-custom-1", state: "created", swarmTask: false }],
       networks: [{ id: "n9", name: "ehb-bridge-network" }],
-      present: new Map(),
     };
     const { deps, done } = fakes([{ resources: [], pending: [] }], [engine]);
     await heal("up", [], deps);
     expect(done).toEqual(["docker rm -f c9", "docker network rm n9"]);
+  });
+
+  it("swarm: removes orphan containers, then services (their tasks gone), then networks and volumes, one line each", async () => {
+    const engine: EngineView = {
+      ...swarmEngine(),
+      containers: [{ id: "c9", name: "s-stray", state: "exited", swarmTask: false }],
+    };
+    const { deps, done, said } = fakes([{ resources: [], pending: [] }], [engine]);
+    const asked: boolean[] = [];
+    const read = deps.readEngine;
+    deps.readEngine = (ids, swarm) => {
+      asked.push(swarm);
+      return read(ids, swarm);
+    };
+    expect((await heal("up", [], deps)).args).toEqual([]);
+    expect(done).toEqual([
+      "docker rm -f c9",
+      "docker service rm svcregistry0000000000000 svcweb000000000000000000 svchost00000000000000000, tasks gone",
+      "docker network rm overlay0",
+      "docker volume rm s-registry-data",
+    ]);
+    expect(said).toEqual([
+      "removed 1 container the state does not know: s-stray",
+      "removed 3 services the state does not know: s-registry, s-custom-1, s-host",
+      "removed 1 network the state does not know: s-overlay",
+      "removed 1 volume the state does not know: s-registry-data",
+    ]);
+    // An empty state has no swarm part: the script's config check decides (scripts/heal.ts).
+    expect(asked).toEqual([false]);
+  });
+
+  it("swarm: asks for services when the state holds one, and preview names the orphans without removing them", async () => {
+    const engine: EngineView = { ...swarmEngine(), services: [...swarmEngine().services, { id: "x1", name: "s-x" }] };
+    const { deps, done, said } = fakes([SWARM], [engine]);
+    const asked: boolean[] = [];
+    const read = deps.readEngine;
+    deps.readEngine = (ids, swarm) => {
+      asked.push(swarm);
+      return read(ids, swarm);
+    };
+    expect((await heal("preview", [], deps)).args).toEqual([]);
+    expect([asked, done, said]).toEqual([
+      [true],
+      [],
+      ["the state does not know service s-x; npm run up removes them first"],
+    ]);
   });
 
   it("preview changes nothing on the engine: it says what up would do, and previews with the refresh", async () => {
