@@ -303,16 +303,19 @@ export async function readEngine(
 const GONE = /^Error: No such |^Error response from daemon: \w+ \S+ not found$/i;
 
 /**
- * A docker inspect's output for the objects it found: its exit status 1 says
- * only that some are gone (GONE); any other failure throws.
+ * A docker inspect's output for the objects it found: its exit status 1 may
+ * say only that some are gone (GONE); a failure that says no such thing throws.
  */
 async function dockerFound(args: readonly string[], env: NodeJS.ProcessEnv): Promise<string> {
   return run("docker", [...args], { encoding: "utf8", timeout: LIST_TIMEOUT_MS, env }).then(
     ({ stdout }) => stdout,
     (error: { stdout?: string; stderr?: string; killed?: boolean; message: string }) => {
       if (error.killed) throw new HealError(`docker ${args[0]} did not finish within ${LIST_TIMEOUT_MS / 1000} s`);
-      const other = lines(error.stderr ?? "").find((line) => !GONE.test(line.trim()));
-      if (other !== undefined) throw new HealError(`docker ${args.slice(0, 3).join(" ")} failed: ${other.trim()}`);
+      // Other lines may be an ssh:// engine's warnings; with no "gone" line at all, the call itself failed.
+      const said = lines(error.stderr ?? "").map((line) => line.trim());
+      if (!said.some((line) => GONE.test(line))) {
+        throw new HealError(`docker ${args.slice(0, 3).join(" ")} failed: ${said.pop() ?? error.message}`);
+      }
       return error.stdout ?? "";
     },
   );
