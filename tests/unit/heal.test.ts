@@ -197,6 +197,20 @@ describe("docker listings", () => {
   });
 });
 
+/** A plan with nothing to do: no lock, orphan, drift or refresh. */
+const NOTHING_TO_HEAL = {
+  staleLocks: [],
+  heldBy: null,
+  pendingOperations: 0,
+  orphanContainers: [],
+  orphanNetworks: [],
+  orphanServices: [],
+  orphanVolumes: [],
+  drift: [],
+  refresh: false,
+  replace: [],
+};
+
 describe("planHeal", () => {
   it("after a killed up: the 3 containers created but not recorded are orphans, and the pending creates ask for a refresh", () => {
     const plan = planHeal(KILLED, engineAfterKill(), [], HOST, dead);
@@ -208,18 +222,7 @@ describe("planHeal", () => {
   it("a converged stack on the same engine: nothing to heal, no refresh", () => {
     const converged = { ...KILLED, pending: [] };
     const plan = planHeal(converged, { ...engineAfterKill(), containers: [] }, [], HOST, dead);
-    expect(plan).toEqual({
-      staleLocks: [],
-      heldBy: null,
-      pendingOperations: 0,
-      orphanContainers: [],
-      orphanNetworks: [],
-      orphanServices: [],
-      orphanVolumes: [],
-      drift: [],
-      refresh: false,
-      replace: [],
-    });
+    expect(plan).toEqual(NOTHING_TO_HEAL);
     expect(pulumiArgs(plan, false, [])).toEqual([]);
     expect(driftMessage(plan)).toBeNull();
   });
@@ -300,18 +303,7 @@ describe("planHeal", () => {
 describe("planHeal in swarm mode", () => {
   it("a converged swarm stack: nothing to heal, and its task containers are no orphans", () => {
     const plan = planHeal(SWARM, swarmEngine(), [], HOST, dead);
-    expect(plan).toEqual({
-      staleLocks: [],
-      heldBy: null,
-      pendingOperations: 0,
-      orphanContainers: [],
-      orphanNetworks: [],
-      orphanServices: [],
-      orphanVolumes: [],
-      drift: [],
-      refresh: false,
-      replace: [],
-    });
+    expect(plan).toEqual(NOTHING_TO_HEAL);
     expect([hasSwarmPart(SWARM), hasSwarmPart(KILLED)]).toEqual([true, false]);
   });
 
