@@ -197,6 +197,17 @@ describe("docker listings", () => {
   });
 });
 
+/** Records, for each readEngine call, whether heal asked for the swarm part. */
+function swarmAsks(deps: HealDeps): boolean[] {
+  const asked: boolean[] = [];
+  const read = deps.readEngine;
+  deps.readEngine = (ids, swarm) => {
+    asked.push(swarm);
+    return read(ids, swarm);
+  };
+  return asked;
+}
+
 /** A plan with nothing to do: no lock, orphan, drift or refresh. */
 const NOTHING_TO_HEAL = {
   staleLocks: [],
@@ -422,12 +433,7 @@ describe("heal (the step, with fakes)", () => {
       containers: [{ id: "c9", name: "s-stray", state: "exited", swarmTask: false }],
     };
     const { deps, done, said } = fakes([{ resources: [], pending: [] }], [engine]);
-    const asked: boolean[] = [];
-    const read = deps.readEngine;
-    deps.readEngine = (ids, swarm) => {
-      asked.push(swarm);
-      return read(ids, swarm);
-    };
+    const asked = swarmAsks(deps);
     expect((await heal("up", [], deps)).args).toEqual([]);
     expect(done).toEqual([
       "docker rm -f c9",
@@ -448,12 +454,7 @@ describe("heal (the step, with fakes)", () => {
   it("swarm: asks for services when the state holds one, and preview names the orphans without removing them", async () => {
     const engine: EngineView = { ...swarmEngine(), services: [...swarmEngine().services, { id: "x1", name: "s-x" }] };
     const { deps, done, said } = fakes([SWARM], [engine]);
-    const asked: boolean[] = [];
-    const read = deps.readEngine;
-    deps.readEngine = (ids, swarm) => {
-      asked.push(swarm);
-      return read(ids, swarm);
-    };
+    const asked = swarmAsks(deps);
     expect((await heal("preview", [], deps)).args).toEqual([]);
     expect([asked, done, said]).toEqual([
       [true],
