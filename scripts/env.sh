@@ -43,10 +43,13 @@ export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE-$FLASK_BRIDGE_HOME/node-compile-
 
 # The engine, as the program resolves it (scripts/stack-config.ts runs its resolver):
 # DOCKER_HOST, else the stack's docker:host, DOCKER_CONTEXT or the CLI's current
-# context, exported for the scripts' own docker commands. Before the first
-# `npm ci` there is no resolver yet: setup sources this file again after it.
-if [ -d "$FB_REPO_ROOT/node_modules/tsx" ]; then
-  fb_engine_env="$(node --require tsx/cjs "$FB_REPO_ROOT/scripts/stack-config.ts" engine "${FB_STACK:-dev}" "$FB_REPO_ROOT")" || return 1
+# context, exported for the scripts' own docker commands; and the stack's
+# configured base image (FB_CONFIGURED_BASE_IMAGE), which setup prepares. One node
+# start for both. Before the first `npm ci` there is no resolver yet: setup sources
+# this file again after it. scripts/pulumi.sh sets FB_ENGINE_ENV=0: Pulumi's
+# program and the heal step resolve the engine themselves, so a run spares the start.
+if [ "${FB_ENGINE_ENV:-1}" != 0 ] && [ -d "$FB_REPO_ROOT/node_modules/tsx" ]; then
+  fb_engine_env="$(node --require tsx/cjs "$FB_REPO_ROOT/scripts/stack-config.ts" env "${FB_STACK:-dev}" "$FB_REPO_ROOT")" || return 1
   while IFS='=' read -r fb_name fb_value; do
     [ -n "$fb_name" ] && export "$fb_name=$fb_value"
   done <<<"$fb_engine_env"

@@ -1,6 +1,6 @@
 /**
  * scripts/pulumi.sh pipes `up` and `preview` through this:
- *   pulumi ... | node --require tsx/cjs scripts/heal-output.ts RAW_LOG BUILD_LOG
+ *   pulumi ... | node --require tsx/cjs scripts/heal-output.ts RAW_LOG BUILD_LOG STACK
  * Every line goes to RAW_LOG as Pulumi wrote it (colours stripped); the
  * image build's lines to BUILD_LOG; stdout gets the output with each provider
  * error said once, in a few lines (src/machine/providerErrors.ts).
@@ -8,11 +8,22 @@
 import * as fs from "node:fs";
 import * as readline from "node:readline";
 import { OutputReader, stripAnsi } from "../src/machine/providerErrors";
+import { PROJECT_DIR } from "../src/projectDir";
+import { stackEngine } from "./stack-config";
 
-const [rawLog, buildLog] = process.argv.slice(2);
-if (!rawLog || !buildLog) {
-  process.stderr.write("usage: scripts/heal-output.ts RAW_LOG BUILD_LOG\n");
+const [rawLog, buildLog, stack] = process.argv.slice(2);
+if (!rawLog || !buildLog || !stack) {
+  process.stderr.write("usage: scripts/heal-output.ts RAW_LOG BUILD_LOG STACK\n");
   process.exit(2);
+}
+
+/** The stack's engine, named when it stops answering; where it cannot be resolved, Pulumi's own error says why. */
+function engineUrl(): string | undefined {
+  try {
+    return stackEngine(PROJECT_DIR, stack as string, process.env).url;
+  } catch {
+    return undefined;
+  }
 }
 fs.writeFileSync(rawLog, "");
 fs.writeFileSync(buildLog, "");
@@ -20,7 +31,7 @@ const raw = fs.openSync(rawLog, "a");
 const build = fs.openSync(buildLog, "a");
 
 const reader = new OutputReader({
-  engine: process.env.DOCKER_HOST,
+  engine: engineUrl(),
   rawLog,
   buildLog,
   keepBuildLine: (line) => fs.writeSync(build, `${line}\n`),

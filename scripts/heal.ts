@@ -24,9 +24,15 @@ import {
   swarmConfigured,
 } from "../src/machine/healIo";
 import { heal } from "../src/machine/healStep";
+import { dockerEnv, type Engine } from "../src/plan/engine";
+import { ConfigError } from "../src/plan/errors";
 import { PROJECT_DIR } from "../src/projectDir";
+import { StackConfigError, stackEngine } from "./stack-config";
 
 const PROJECT = "flask-bridge";
+
+/** The stack's engine, once resolved: its docker commands go there, and errors name it. */
+let engine: Engine | undefined;
 
 function say(line: string): void {
   const time = new Date().toTimeString().slice(0, 8);
@@ -38,7 +44,14 @@ async function main(): Promise<void> {
   if ((mode !== "up" && mode !== "preview") || !stack) {
     throw new HealError("usage: scripts/heal.ts up|preview STACK [PULUMI ARGS...]");
   }
-  const env = process.env;
+  // The program's own resolver, with the stack's docker:host: the engine its run will use.
+  try {
+    engine = stackEngine(PROJECT_DIR, stack, process.env);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof StackConfigError) throw new HealError(error.message);
+    throw error;
+  }
+  const env = { ...process.env, ...dockerEnv(engine) };
   const logDir = env.FB_LOG_DIR ?? path.join(os.homedir(), ".flask-bridge", "logs");
   const start = Date.now();
   const result = await heal(mode, userArgs, {
@@ -82,8 +95,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: Error) => {
-  const engine = process.env.DOCKER_HOST ? ` (engine ${process.env.DOCKER_HOST})` : "";
+  const where = engine ? ` (engine ${engine.url})` : "";
   const message = error instanceof HealError ? error.message : `${error.name}: ${error.message}`;
-  process.stderr.write(`[heal] ERROR: could not check the stack before running pulumi${engine}: ${message}\n`);
+  process.stderr.write(`[heal] ERROR: could not check the stack before running pulumi${where}: ${message}\n`);
   process.exit(1);
 });

@@ -17,6 +17,9 @@
 # Node LTS setup fetched (lib/node.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# Pulumi's program and the heal step resolve the engine themselves (so does a
+# plain `pulumi`): env.sh need not start node for it.
+FB_ENGINE_ENV=0
 # shellcheck source=env.sh
 source "$here/env.sh"
 # shellcheck source=lib/node.sh
@@ -53,5 +56,5 @@ color=()
 # keeps Pulumi's raw text in $raw_log and the image build's lines in $build_log,
 # and says each provider error once.
 exec pulumi --non-interactive "$subcommand" --stack "$stack" "${color[@]}" "${heal[@]}" "$@" > >(
-  node --require tsx/cjs "$here/heal-output.ts" "$raw_log" "$build_log"
+  node --require tsx/cjs "$here/heal-output.ts" "$raw_log" "$build_log" "$stack"
 ) 2>&1

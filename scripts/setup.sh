@@ -22,18 +22,6 @@ fb_ensure_npm_deps() {
   done
 }
 
-# The stack's base image: its Pulumi.<stack>.yaml, else Pulumi.yaml's default
-# (scripts/stack-config.ts). A malformed file fails with one line naming it.
-fb_configured_base_image() {
-  local err
-  # stdout is the image; stderr, the cause, is kept for one log line.
-  # tsx/cjs: the CommonJS hook alone; --import tsx also starts Node's ESM loader thread (slower).
-  { err="$(node --require tsx/cjs "$FB_REPO_ROOT/scripts/stack-config.ts" base-image "$FB_STACK" "$FB_REPO_ROOT" 2>&1 >&3 3>&-)"; } 3>&1 && return 0
-  [ -n "$err" ] || err="ERROR: scripts/stack-config.ts failed without saying why"
-  fb_log "$err"
-  return 1
-}
-
 fb_stack_file() { echo "$FLASK_BRIDGE_HOME/state/.pulumi/stacks/flask-bridge/$1.json"; }
 # A new stack starts from the config defaults in Pulumi.yaml.
 fb_ensure_stack() {
@@ -57,10 +45,10 @@ source "$here/lib/node.sh"
 # Every npm command works on $FB_STACK (default dev), created on first use.
 FB_STACK="${FB_STACK:-dev}"
 start=$SECONDS
-base_image=""
+# The stack's base image (FB_CONFIGURED_BASE_IMAGE) comes from scripts/env.sh:
+# its Pulumi.<stack>.yaml, else Pulumi.yaml's default.
 if fb_npm_current . && fb_npm_current policy; then
-  base_image="$(fb_configured_base_image)"
-  if fb_engine_ready && fb_toolchain_ready && fb_program_node_ready && fb_base_image_ready "$base_image"; then
+  if fb_engine_ready && fb_toolchain_ready && fb_program_node_ready && fb_base_image_ready "$FB_CONFIGURED_BASE_IMAGE"; then
     fb_ensure_stack "$FB_STACK"
     fb_log "ready in $((SECONDS - start))s: pulumi v$FB_WANT_CLI ($FB_PULUMI_BIN_DIR), official docker and command plugins, Docker engine${DOCKER_HOST:+ at $DOCKER_HOST}, stack $FB_STACK"
     exit 0
@@ -70,8 +58,7 @@ fi
 # Each step runs under set -e (lib/common.sh): a failed command in it ends setup, naming the step.
 fb_step "npm dependencies" fb_ensure_npm_deps
 # shellcheck source=env.sh
-source "$here/env.sh" # the engine, by the program's resolver that the step above installed
-[ -n "$base_image" ] || base_image="$(fb_configured_base_image)"
+source "$here/env.sh" # the engine and the base image, by the resolver that the step above installed
 if ! fb_program_node_ready; then
   fb_step "Node $FB_PROGRAM_NODE_MAJOR for the program (this machine's node is $(node --version))" fb_fetch_program_node
 fi
@@ -79,7 +66,7 @@ fb_step "Docker engine" fb_ensure_docker
 fb_step "Pulumi CLI and plugins" fb_ensure_toolchain
 # shellcheck source=env.sh
 source "$here/env.sh" # picks up the CLI chosen by the step above
-fb_step "Base image" fb_ensure_base_image "$base_image"
+fb_step "Base image" fb_ensure_base_image "$FB_CONFIGURED_BASE_IMAGE"
 # shellcheck source=env.sh
 source "$here/env.sh" # picks up a stand-in recorded by the step above
 fb_step "Local backend and stack $FB_STACK" fb_ensure_stack "$FB_STACK"

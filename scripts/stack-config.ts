@@ -1,11 +1,15 @@
 /**
- * What the shell scripts need of a stack's config, read as Pulumi reads it:
- *   node --require tsx/cjs scripts/stack-config.ts base-image STACK [ROOT]
- *     the base image: `flask-bridge:baseImage` in ROOT/Pulumi.<STACK>.yaml, else
- *     the default in ROOT/Pulumi.yaml (the one place it is written)
- *   node --require tsx/cjs scripts/stack-config.ts engine STACK [ROOT]
- *     the engine, by the program's own resolver (src/machine/engine.ts) with the
- *     stack's docker:host: the variables a docker CLI needs, NAME=value a line
+ * What the shell scripts need of a stack's config, read as Pulumi reads it,
+ * NAME=value a line (scripts/env.sh exports them), in one node start:
+ *   node --require tsx/cjs scripts/stack-config.ts env STACK [ROOT]
+ * - the engine, by the program's own resolver (src/machine/engine.ts) with the
+ *   stack's docker:host: the variables a docker CLI needs;
+ * - FB_CONFIGURED_BASE_IMAGE, the base image setup prepares:
+ *   `flask-bridge:baseImage` in ROOT/Pulumi.<STACK>.yaml, else the default in
+ *   ROOT/Pulumi.yaml (the one place it is written);
+ * - FB_PINNED_CLI, FB_PINNED_DOCKER and FB_PINNED_COMMAND, the versions of
+ *   @pulumi/pulumi and of the two plugins that node_modules pins (setup
+ *   installs that CLI and those plugins); empty while a package is missing.
  * ROOT defaults to the working directory. setup reads these before Pulumi runs,
  * so a file Pulumi would refuse, or an engine named wrong, stops setup here:
  * one line on stderr naming the file or name and the cause, and exit status 1.
@@ -14,7 +18,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { resolveEngine } from "../src/machine/engine";
-import { dockerEnv } from "../src/plan/engine";
+import { dockerEnv, type Engine } from "../src/plan/engine";
 import { ConfigError } from "../src/plan/errors";
 
 const KEY = "flask-bridge:baseImage";
@@ -106,25 +110,52 @@ export function stackDockerHost(root: string, stack: string): string | undefined
   return host;
 }
 
-/** The docker CLI's variables for the stack's engine, NAME=value a line. */
-export function engineLines(root: string, stack: string, env: NodeJS.ProcessEnv): string {
-  const engine = resolveEngine({ env, dockerConfigHost: stackDockerHost(root, stack) });
-  return Object.entries(dockerEnv(engine))
+/** The stack's engine, as the program resolves it. */
+export function stackEngine(root: string, stack: string, env: NodeJS.ProcessEnv): Engine {
+  return resolveEngine({ env, dockerConfigHost: stackDockerHost(root, stack) });
+}
+
+/** A package's package.json in ROOT/node_modules, or undefined before `npm ci` installed it. */
+function installed(root: string, name: string): { version?: unknown; pulumi?: { version?: unknown } } | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(root, "node_modules", name, "package.json"), "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The CLI and plugin versions node_modules pins; "" for a package not installed. */
+export function pinnedVersions(root: string): Record<string, string> {
+  const text = (value: unknown): string => (typeof value === "string" ? value : "");
+  return {
+    FB_PINNED_CLI: text(installed(root, "@pulumi/pulumi")?.version),
+    FB_PINNED_DOCKER: text(installed(root, "@pulumi/docker")?.pulumi?.version),
+    FB_PINNED_COMMAND: text(installed(root, "@pulumi/command")?.pulumi?.version),
+  };
+}
+
+/** What scripts/env.sh exports, NAME=value a line. */
+export function envLines(root: string, stack: string, env: NodeJS.ProcessEnv): string {
+  const variables = {
+    ...dockerEnv(stackEngine(root, stack, env)),
+    FB_CONFIGURED_BASE_IMAGE: configuredBaseImage(root, stack),
+    ...pinnedVersions(root),
+  };
+  return Object.entries(variables)
     .map(([name, value]) => `${name}=${value}\n`)
     .join("");
 }
 
-const USAGE = "usage: node --require tsx/cjs scripts/stack-config.ts base-image|engine STACK [ROOT]";
+const USAGE = "usage: node --require tsx/cjs scripts/stack-config.ts env STACK [ROOT]";
 
 export function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): number {
   const [what, stack, root = process.cwd(), ...rest] = argv;
-  if ((what !== "base-image" && what !== "engine") || stack === undefined || rest.length > 0) {
+  if (what !== "env" || stack === undefined || rest.length > 0) {
     process.stderr.write(`ERROR: ${USAGE}\n`);
     return 2;
   }
   try {
-    const where = path.resolve(root);
-    process.stdout.write(what === "engine" ? engineLines(where, stack, env) : configuredBaseImage(where, stack));
+    process.stdout.write(envLines(path.resolve(root), stack, env));
     return 0;
   } catch (error) {
     const message =

@@ -3,8 +3,8 @@ import * as path from "node:path";
 
 /**
  * The project's root (package.json, node_modules, app/): the nearest folder
- * above this module with a package.json. Found, not fixed, because this module
- * runs from src/ (tsx, jest) and from .build/ (the program's bundle, program.js).
+ * above this module with a package.json. Found, not fixed, so a module that
+ * moves (or a test's copy of one) still finds it.
  */
 export const PROJECT_DIR = ((): string => {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {

@@ -90,10 +90,13 @@ fb_heartbeat() {
   done
 }
 
-# Versions come from the installed npm packages, so a bump in package.json
-# is the only edit needed.
-fb_npm_version() { node -p "require('$FB_REPO_ROOT/node_modules/$1/package.json').version"; }
-fb_plugin_version() { node -p "require('$FB_REPO_ROOT/node_modules/$1/package.json').pulumi.version"; }
+# Versions come from the installed npm packages (scripts/env.sh reads them:
+# FB_PINNED_CLI, FB_PINNED_DOCKER, ...), so a bump in package.json is the only
+# edit needed. Empty before npm installed them.
+fb_pinned_version() {
+  local name="FB_PINNED_${1^^}"
+  echo "${!name:-}"
+}
 
 # The Debian mirror apt already uses: the first enabled `deb` source for the
 # plain suite (not -updates/-security), one-line or deb822 format.

@@ -278,21 +278,23 @@ fb_toolchain_ready() {
   [ -f "$FB_TOOLCHAIN_ENV" ] && [ -f "$FB_TOOLCHAIN_RECORD" ] || return 1
   # shellcheck disable=SC1090
   source "$FB_TOOLCHAIN_ENV"
-  [ "${FB_WANT_CLI:-}" = "$(fb_npm_version @pulumi/pulumi)" ] && [ -x "${FB_PULUMI_BIN_DIR:-}/pulumi" ] || return 1
+  [ -n "$(fb_pinned_version cli)" ] && [ "${FB_WANT_CLI:-}" = "$(fb_pinned_version cli)" ] || return 1
+  [ -x "${FB_PULUMI_BIN_DIR:-}/pulumi" ] || return 1
   local name
   for name in "${FB_PLUGINS[@]}"; do
-    [ -x "$(fb_plugin_dir "$name" "$(fb_plugin_version "@pulumi/$name")")/pulumi-resource-$name" ] || return 1
+    [ -x "$(fb_plugin_dir "$name" "$(fb_pinned_version "$name")")/pulumi-resource-$name" ] || return 1
   done
 }
 
 fb_ensure_toolchain() {
   fb_toolchain_ready && return 0
-  FB_WANT_CLI="$(fb_npm_version @pulumi/pulumi)"
+  FB_WANT_CLI="$(fb_pinned_version cli)"
+  [ -n "$FB_WANT_CLI" ] || { fb_log "ERROR: node_modules/@pulumi/pulumi is not installed (npm ci)"; return 1; }
   FB__RECORD=()
   fb_resolve_cli "$FB_WANT_CLI" || return 1
   local name
   for name in "${FB_PLUGINS[@]}"; do
-    fb_resolve_plugin "$name" "$(fb_plugin_version "@pulumi/$name")" || return 1
+    fb_resolve_plugin "$name" "$(fb_pinned_version "$name")" || return 1
   done
   fb_write_record
   # Setup installed the plugins, so the engine never needs to fetch one.

@@ -51,6 +51,17 @@ describe("scripts/pulumi.sh", () => {
     }
   });
 
+  it("heal resolves the stack's engine itself; a name it cannot use stops the run in one line, before pulumi", async () => {
+    const env = cleanEnv(fakes(), { FB_STACK: "../dev" });
+    const ran = await runBash(["scripts/pulumi.sh", "up", "--yes"], env);
+    expect([ran.code, ran.lines]).toEqual([
+      1,
+      [
+        '[heal] ERROR: could not check the stack before running pulumi: "../dev" is not a stack name (letters, digits, ".", "_", "-")',
+      ],
+    ]);
+  });
+
   it("a user's own values win", async () => {
     expect(
       await settingsFor("up", {

@@ -5,7 +5,7 @@ import * as yaml from "js-yaml";
 import { configuredBaseImage, StackConfigError } from "../../scripts/stack-config";
 import { REPO_ROOT, removeTmpDirs, tmpDir } from "./scriptsHarness";
 
-/** scripts/stack-config.ts: the base image setup prepares, and one line for a file it cannot use. */
+/** scripts/stack-config.ts: what env.sh exports (the engine, the base image setup prepares, the pinned versions), and one line for a file it cannot use. */
 
 afterAll(removeTmpDirs);
 
@@ -106,12 +106,17 @@ describe("scripts/stack-config.ts, as setup runs it", () => {
     });
   }
 
-  it("prints the image alone, or one line on stderr and status 1", () => {
+  it("prints what env.sh exports, or one line on stderr and status 1", () => {
     const dir = project({ custom: "config:\n  flask-bridge:baseImage: python:3.12-slim\n", broken: "config: [\n" });
-    const ok = run("base-image", "custom", dir);
-    const bad = run("base-image", "broken", dir);
-    const usage = run("base-image");
-    expect([ok.status, ok.stdout, ok.stderr]).toEqual([0, "python:3.12-slim", ""]);
+    const ok = run("env", "custom", dir);
+    const bad = run("env", "broken", dir);
+    const usage = run("base-image", "custom", dir);
+    // The project folder has no node_modules: no pinned versions yet, and no error.
+    expect([ok.status, ok.stdout.split("\n").filter((line) => !line.startsWith("DOCKER_")), ok.stderr]).toEqual([
+      0,
+      ["FB_CONFIGURED_BASE_IMAGE=python:3.12-slim", "FB_PINNED_CLI=", "FB_PINNED_DOCKER=", "FB_PINNED_COMMAND=", ""],
+      "",
+    ]);
     expect([bad.status, bad.stdout, bad.stderr.split("\n")]).toEqual([
       1,
       "",
@@ -124,7 +129,18 @@ describe("scripts/stack-config.ts, as setup runs it", () => {
     ]);
     expect([usage.status, usage.stderr]).toEqual([
       2,
-      "ERROR: usage: node --require tsx/cjs scripts/stack-config.ts base-image|engine STACK [ROOT]\n",
+      "ERROR: usage: node --require tsx/cjs scripts/stack-config.ts env STACK [ROOT]\n",
+    ]);
+  });
+
+  it("pins the CLI and plugin versions that node_modules holds", () => {
+    const lines = run("env", "dev", REPO_ROOT).stdout.split("\n");
+    const pkg = (name: string) =>
+      JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "node_modules", name, "package.json"), "utf8"));
+    expect(lines.filter((line) => line.startsWith("FB_PINNED_"))).toEqual([
+      `FB_PINNED_CLI=${pkg("@pulumi/pulumi").version}`,
+      `FB_PINNED_DOCKER=${pkg("@pulumi/docker").pulumi.version}`,
+      `FB_PINNED_COMMAND=${pkg("@pulumi/command").pulumi.version}`,
     ]);
   });
 
@@ -138,10 +154,12 @@ describe("scripts/stack-config.ts, as setup runs it", () => {
     const engine = (stack: string, extra: Record<string, string> = {}) => {
       const result = spawnSync(
         "node",
-        ["--require", "tsx/cjs", path.join(REPO_ROOT, "scripts", "stack-config.ts"), "engine", stack, dir],
+        ["--require", "tsx/cjs", path.join(REPO_ROOT, "scripts", "stack-config.ts"), "env", stack, dir],
         { cwd: REPO_ROOT, encoding: "utf8", timeout: 60_000, env: { ...env, ...extra } },
       );
-      return [result.status, result.stdout, result.stderr];
+      // The engine's lines alone (the base image and versions are the test above's).
+      const dockerLines = result.stdout.split("\n").filter((line) => line.startsWith("DOCKER_"));
+      return [result.status, dockerLines.map((line) => `${line}\n`).join(""), result.stderr];
     };
     expect(engine("vm")).toEqual([
       0,
