@@ -201,6 +201,7 @@ function swarmStack(swarm: SwarmPlan): {
           healthcheck: swarm.healthcheck,
           labels: plan.labels,
           engine,
+          platform,
         },
         opts,
       ),

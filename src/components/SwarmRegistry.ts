@@ -102,7 +102,8 @@ export class SwarmRegistry extends pulumi.ComponentResource {
         },
       },
       // A replacement must free the service's name and port before the new one takes them.
-      { parent: this, dependsOn: [volume], deleteBeforeReplace: true },
+      // Swarm reports its "bridge" by an ID of its own (SwarmService.ts says why it is ignored).
+      { parent: this, dependsOn: [volume], deleteBeforeReplace: true, ignoreChanges: ["taskSpec.networksAdvanceds"] },
     );
 
     const probe = new command.local.Command(

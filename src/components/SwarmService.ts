@@ -22,6 +22,8 @@ export interface SwarmServiceArgs {
   labels: Readonly<Record<string, string>>;
   /** The stack's engine, a swarm manager: the probe asks its API about nodes and tasks. */
   engine: Engine;
+  /** The platform the image is built for, e.g. "linux/amd64". */
+  platform: string;
 }
 
 /** src/probes/swarm.ts, as the command runs it: waits until the service runs its replicas and every URL answers. */
@@ -64,6 +66,12 @@ export function providerEnv(env: Readonly<Record<string, string>>): Record<strin
     );
   }
   return kept;
+}
+
+/** "linux/amd64" (or "linux/arm/v7") as a service's placement platform. */
+export function imagePlatform(platform: string): { os: string; architecture: string } {
+  const [os = "", architecture = ""] = platform.split("/");
+  return { os, architecture };
 }
 
 /** One of the tutorial's containers as a Swarm service: `replicas` hardened tasks, rolled one at a time. */
@@ -109,7 +117,12 @@ export class SwarmService extends pulumi.ComponentResource {
           // By ID (the provider's deprecated `name` warns on every run); Swarm's own
           // "bridge" and "host" go by name, which Docker takes as an ID too.
           networksAdvanceds: [{ id: plan.kind === "custom" && args.overlay ? args.overlay.id : plan.network }],
-          placement: plan.maxReplicasPerNode === null ? undefined : { maxReplicas: plan.maxReplicasPerNode },
+          // The image's platform, as the docker client writes it when it resolves the
+          // digest: left out, a refresh would read it back and the next up update every task.
+          placement: {
+            platforms: [imagePlatform(args.platform)],
+            ...(plan.maxReplicasPerNode === null ? {} : { maxReplicas: plan.maxReplicasPerNode }),
+          },
           // Window and sysctl stated as the provider reads them back, or every preview diffs.
           restartPolicy: { condition: "any", delay: "1s", maxAttempts: 0, window: "0s" },
         },
@@ -129,8 +142,14 @@ export class SwarmService extends pulumi.ComponentResource {
         updateConfig: { ...update, failureAction: "rollback" },
         rollbackConfig: { ...update, failureAction: "pause" },
       },
-      // A replacement must free the service's name before the new one takes it.
-      { parent: this, deleteBeforeReplace: true },
+      // A replacement must free the service's name before the new one takes it. Swarm
+      // reports its own "bridge" and "host" by IDs of its own that no API lists, so a
+      // refresh would read back an ID the program cannot name and replace the service.
+      {
+        parent: this,
+        deleteBeforeReplace: true,
+        ignoreChanges: plan.kind === "custom" ? [] : ["taskSpec.networksAdvanceds"],
+      },
     );
 
     // Ingress: every node answers, tasks or not (the routing mesh).

@@ -379,7 +379,9 @@ function planNetwork(config: FlaskBridgeConfig): TopologyPlan["network"] {
     );
   }
   if (gatewayText === "") {
-    return { name, subnet: subnetText, gateway: null };
+    // Docker's own choice, the subnet's first address, stated: a refresh reads it back,
+    // and a gateway the program left out would then differ and replace the network.
+    return { name, subnet: subnetText, gateway: formatIpv4(subnet.network + 1) };
   }
   const gateway = parseIpv4(gatewayText);
   if (gateway === undefined) {

@@ -393,6 +393,16 @@ describe("the stack on a 3-node swarm", () => {
     expect(noise(`${preview.stdout}\n${preview.stderr}`)).toEqual([]);
   });
 
+  it("refreshes and then previews no change: no service is replaced for what Swarm reports of its own networks", async () => {
+    // Heal refreshes a stack whose engine lost something; that refresh must not make the next up replace services.
+    const refresh = await timed("refresh", timings, () => stack.refresh({ color: "never" }));
+    expect(refresh.summary.result).toBe("succeeded");
+    const preview = await timed("preview (after refresh)", timings, () =>
+      stack.preview({ ...RUN, expectNoChanges: true }),
+    );
+    expect(Object.keys(preview.changeSummary)).toEqual(["same"]);
+  });
+
   it("fails up naming a registry that refuses the push, before any service changes; the next up converges", async () => {
     const before = serviceImages();
     const updatedAt = Object.fromEntries(

@@ -125,9 +125,9 @@ describe("planTopology with other settings", () => {
     expect(plan.network).toEqual({ name: "my-bridge-network", subnet: "172.30.0.0/24", gateway: "172.30.0.1" });
   });
 
-  it("keeps a subnet without a gateway", () => {
+  it("states the gateway Docker would choose for a subnet without one: its first address", () => {
     const plan = planTopology(withConfig({ networkSubnet: "10.99.0.0/16" }), "dev");
-    expect(plan.network).toEqual({ name: "my-bridge-network", subnet: "10.99.0.0/16", gateway: null });
+    expect(plan.network).toEqual({ name: "my-bridge-network", subnet: "10.99.0.0/16", gateway: "10.99.0.1" });
   });
 
   it("uses setup's stand-in only for the base image it stands in for", () => {
@@ -404,7 +404,7 @@ describe("planTopology in swarm mode", () => {
       network: {
         name: "my-bridge-network",
         subnet: "10.213.61.0/24",
-        gateway: null,
+        gateway: "10.213.61.1",
         driver: "overlay",
         attachable: true,
       },

@@ -141,6 +141,7 @@ describe("SwarmService's probe", () => {
       healthcheck: { tests: ["CMD", "true"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "5s" },
       labels: {},
       engine: REMOTE,
+      platform: "linux/amd64",
     });
     expect(await resolved(service.output)).toEqual({
       network: "my-bridge-network",

@@ -110,7 +110,7 @@ describe("the program in swarm mode", () => {
           name: "my-bridge-network",
           driver: "overlay",
           attachable: true,
-          ipamConfigs: [{ subnet: "10.213.61.0/24" }],
+          ipamConfigs: [{ subnet: "10.213.61.0/24", gateway: "10.213.61.1" }],
           labels: LABELS,
         },
       },
@@ -239,7 +239,7 @@ describe("the program in swarm mode", () => {
           sysctl: {},
         },
         networksAdvanceds: [{ id: "overlay-overlay-id" }],
-        placement: { maxReplicas: 1 },
+        placement: { platforms: [{ os: "linux", architecture: "arm64" }], maxReplicas: 1 },
         restartPolicy: { condition: "any", delay: "1s", maxAttempts: 0, window: "0s" },
       },
       endpointSpec: {
@@ -296,7 +296,7 @@ describe("the program in swarm mode", () => {
       name: "my-bridge-network",
       id: "overlay-overlay-id",
       subnet: "10.213.61.0/24",
-      gateway: null,
+      gateway: "10.213.61.1",
     });
     expect([run.outputs.containers, run.outputs.probes]).toEqual([undefined, undefined]);
   });
@@ -386,7 +386,10 @@ describe("the program in swarm mode with other config", () => {
       mode: "vip",
       ports: [{ targetPort: 5000, publishedPort: 5004, publishMode: "ingress", protocol: "tcp" }],
     });
-    expect(service?.inputs.taskSpec).not.toHaveProperty("placement");
+    // Only the image's platform: no cap of tasks per node, since the mesh publishes every node.
+    expect(service?.inputs.taskSpec).toHaveProperty("placement", {
+      platforms: [{ os: "linux", architecture: "arm64" }],
+    });
     const probe = declared.find((resource) => resource.name === "custom-1-probe");
     expect(probe?.inputs.environment).toMatchObject({ MESH: "true", PORT: "5004" });
   });
