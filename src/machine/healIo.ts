@@ -20,7 +20,8 @@ import {
  * What heal reads and does, each step bounded in time: the stack's state and
  * locks (the file backend's JSON read directly: ~1 ms, where `pulumi stack
  * export` takes 0.15-0.5 s; export for any other backend), and the engine through the docker
- * CLI with the environment scripts/env.sh exported (DOCKER_HOST and so on).
+ * CLI with the environment its caller gives (scripts/heal.ts: the stack's engine, resolved
+ * as the program resolves it).
  */
 
 const run = promisify(execFile);
@@ -212,9 +213,9 @@ const NOT_A_MANAGER = /not a swarm manager/i;
 
 /**
  * Whether the stack's config asks for swarm mode (`flask-bridge:orchestrator:
- * swarm` in Pulumi.<stack>.yaml; Pulumi.yaml's default is engine). The YAML
- * parser loads only when the file names the key (it costs 30-90 ms to load
- * here). A file that cannot be read or parsed counts as no: Pulumi names it.
+ * swarm` in Pulumi.<stack>.yaml; Pulumi.yaml's default is engine). The file
+ * is parsed only when it names the key. A file that cannot be read or parsed
+ * counts as no: Pulumi names it.
  */
 export function swarmConfigured(stack: string, projectDir: string): boolean {
   try {
