@@ -45,6 +45,7 @@ source "$here/lib/node.sh"
 # Every npm command works on $FB_STACK (default dev), created on first use.
 FB_STACK="${FB_STACK:-dev}"
 start=$SECONDS
+fb_prune_compile_cache
 # The stack's base image (FB_CONFIGURED_BASE_IMAGE) comes from scripts/env.sh:
 # its Pulumi.<stack>.yaml, else Pulumi.yaml's default.
 if fb_npm_current . && fb_npm_current policy; then

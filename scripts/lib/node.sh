@@ -36,6 +36,18 @@ fb_program_node_wanted() {
 fb_program_node_ready() { ! fb_program_node_wanted || [ -x "$FLASK_BRIDGE_HOME/node/$FB_PROGRAM_NODE_MAJOR/bin/node" ]; }
 # Setup's step: fetches it (its bin folder, which fb_node_bin prints, is not needed here).
 fb_fetch_program_node() { fb_node_bin "$FB_PROGRAM_NODE_MAJOR" >/dev/null; }
+# Node's compile cache keeps an entry per module path and Node version and
+# drops none: those of a former clone or Node version stay forever. Setup drops
+# the entries no run has read for 30 days (a recompile, if one is needed again),
+# at most once a day. A NODE_COMPILE_CACHE of the user's own is left alone.
+fb_prune_compile_cache() {
+  local dir="$FLASK_BRIDGE_HOME/node-compile-cache"
+  [ -d "$dir" ] || return 0
+  [ -n "$(find "$dir/.pruned" -mtime -1 2>/dev/null)" ] && return 0
+  find "$dir" -mindepth 2 -type f -atime +30 -delete 2>/dev/null || true
+  find "$dir" -mindepth 1 -type d -empty -delete 2>/dev/null || true
+  touch "$dir/.pruned"
+}
 # Puts it first on PATH when it is wanted and setup fetched it.
 fb_use_program_node() {
   local bin="$FLASK_BRIDGE_HOME/node/$FB_PROGRAM_NODE_MAJOR/bin"

@@ -258,3 +258,48 @@ describe("the program's node (lib/node.sh)", () => {
     expect((await runFunctions(choose, env, ["node.sh"])).lines).toEqual(["not ready", "v20.20.2"]);
   });
 });
+
+describe("the compile cache's pruning (lib/node.sh)", () => {
+  const DAY = 24 * 3600;
+  /** A FLASK_BRIDGE_HOME whose cache holds entries last read `ages` days ago, per Node version. */
+  function cache(ages: Record<string, Record<string, number>>): { env: Record<string, string>; dir: string } {
+    const env = cleanEnv(fakes());
+    const dir = path.join(env.FLASK_BRIDGE_HOME as string, "node-compile-cache");
+    const now = Date.now() / 1000;
+    for (const [version, entries] of Object.entries(ages)) {
+      fs.mkdirSync(path.join(dir, version), { recursive: true });
+      for (const [entry, days] of Object.entries(entries)) {
+        const file = path.join(dir, version, entry);
+        fs.writeFileSync(file, "cached");
+        fs.utimesSync(file, now - days * DAY, now - 40 * DAY);
+      }
+    }
+    return { env, dir };
+  }
+  const left = (dir: string) =>
+    fs
+      .readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((entry) => entry !== ".pruned")
+      .sort();
+
+  it("drops entries not read for 30 days, and a Node version's folder left empty", async () => {
+    const { env, dir } = cache({ "v22-a": { old: 31 }, "v24-b": { old: 45, read: 2, today: 0 } });
+    const { code } = await runFunctions("fb_prune_compile_cache", env, ["node.sh"]);
+    expect([code, left(dir)]).toEqual([0, ["v24-b", path.join("v24-b", "read"), path.join("v24-b", "today")]]);
+  });
+
+  it("prunes at most once a day", async () => {
+    const { env, dir } = cache({ "v24-b": { old: 45 } });
+    fs.writeFileSync(path.join(dir, ".pruned"), "");
+    const { code } = await runFunctions("fb_prune_compile_cache", env, ["node.sh"]);
+    expect([code, left(dir)]).toEqual([0, ["v24-b", path.join("v24-b", "old")]]);
+  });
+
+  it("does nothing without a cache", async () => {
+    const env = cleanEnv(fakes());
+    const { code, lines } = await runFunctions("fb_prune_compile_cache", env, ["node.sh"]);
+    expect([code, lines]).toEqual([0, []]);
+    expect(fs.existsSync(path.join(env.FLASK_BRIDGE_HOME as string, "node-compile-cache"))).toBe(false);
+  });
+});
