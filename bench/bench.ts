@@ -238,6 +238,7 @@ async function main(): Promise<number> {
     sample.ready = (Date.now() - started) / 1000;
     const ids = dockerLines("ps", "-q", "--no-trunc", "--filter", `label=${label}`, "--filter", "status=running");
     sample.upCpu = cpu.stop(up.cpu, ids);
+    sample.upToolCpu = up.cpu;
     expectRunning(name, containers, ids.length);
     await sleep(SETTLE_MS / 2);
     if (tool === "project" || tool === terraform) {

@@ -23,6 +23,8 @@ export interface Sample {
   /** up until every reachable app answers HTTP 200 */
   ready: number;
   upCpu: number;
+  /** CPU-seconds of the up command's own process tree (the tool alone: no engine, no apps); absent in older results */
+  upToolCpu?: number;
   preview?: number;
   /** CPU-seconds of the preview's process tree */
   previewCpu?: number;
@@ -136,6 +138,11 @@ export function renderMarkdown(results: Results): string {
     ["up: command returns", (s) => s.up, 2],
     ["up until every app answers", (s) => s.ready, 2],
     ["CPU-s per container, up until all answer", (s) => s.upCpu / s.containers, 3],
+    [
+      "  of which the tool's own processes",
+      (s) => (s.upToolCpu === undefined ? undefined : s.upToolCpu / s.containers),
+      3,
+    ],
     ["down / destroy", (s) => s.down, 2],
     ["CPU-s per container, down", (s) => s.downCpu / s.containers, 3],
     ["preview, converged", (s) => s.preview, 2],
