@@ -39,6 +39,8 @@ const LAST_WORDS_MS = 1000;
 class DialStdioAgent extends http.Agent {
   private child: ChildProcess | null = null;
   private stderr = "";
+  /** Settles once the current CLI has exited and its stderr is read to the end. */
+  private closed: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly command: readonly string[],
@@ -52,6 +54,8 @@ class DialStdioAgent extends http.Agent {
     const child = spawn(file, args, { env: this.env, stdio: ["pipe", "pipe", "pipe"] });
     this.child = child;
     this.stderr = "";
+    // 'close', not 'exit': only then is all the CLI wrote on stderr read.
+    this.closed = new Promise((resolve) => child.once("close", () => resolve()));
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
       if (this.child === child) this.stderr += chunk;
     });
@@ -68,18 +72,11 @@ class DialStdioAgent extends http.Agent {
     });
   }
 
-  /** Why the current connection ended, as the CLI said it, once it has exited (or after a second). */
+  /** Why the current connection ended, as the CLI said it, once its stderr is read (or after a second). */
   async lastWords(): Promise<string> {
-    const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, LAST_WORDS_MS);
-        child.once("close", () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, LAST_WORDS_MS)))]);
+    clearTimeout(timer);
     // The CLI wraps what ssh said ("... has exited with exit status 255, ...: stderr=ssh: connect to host ...").
     const line = lastLine(this.stderr);
     return line.match(/ stderr=(.+)$/)?.[1]?.trim() || line;

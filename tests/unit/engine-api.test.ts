@@ -95,6 +95,26 @@ exit 255`,
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
+  it("waits for the CLI's stderr to be read to the end, even when its exit is seen first", async () => {
+    const bin = tmpDir("engine-api");
+    // It exits at once, the connection ends 0.2 s later and its words reach stderr 0.2 s after
+    // that: the order a loaded machine can deliver them in. Only 'close' says stderr is all read.
+    fakeCommand(
+      bin,
+      "docker",
+      `(sleep 0.2; exec >&-; sleep 0.2; echo 'error during connect: stderr=ssh: Could not resolve hostname nowhere' >&2) &
+exit 255`,
+    );
+    const client = engineApi({ command: [`${bin}/docker`, "system", "dial-stdio"], env: { PATH: "/usr/bin:/bin" } });
+    try {
+      await expect(client.get("/nodes", 30_000)).rejects.toThrow(
+        "docker engine GET /nodes: ssh: Could not resolve hostname nowhere",
+      );
+    } finally {
+      client.close();
+    }
+  });
+
   it("names a docker CLI it cannot start", async () => {
     const client = engineApi({ command: ["/nonexistent/docker", "system", "dial-stdio"], env: {} });
     try {
