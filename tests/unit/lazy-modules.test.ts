@@ -1,0 +1,145 @@
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as yaml from "js-yaml";
+
+/**
+ * src/startup/lazyModules.cjs: modules Pulumi's runner loads at start and this
+ * program never uses load on first use instead. Plain JavaScript (it runs
+ * before TypeScript is registered), so its shape is written down here.
+ */
+interface LazyModules {
+  DEFERRED: Readonly<Record<string, readonly string[]>>;
+  isDeferred(request: string, parentFile: string | undefined): boolean;
+  lazyModule(load: () => unknown): Record<string | symbol, unknown>;
+  deferringLoad(
+    load: (request: string, parent: unknown, isMain: boolean) => unknown,
+  ): (request: string, parent: unknown, isMain: boolean) => unknown;
+}
+
+const ROOT = path.resolve(__dirname, "../..");
+const lazy = require(path.join(ROOT, "src/startup/lazyModules.cjs")) as LazyModules;
+const PULUMI_DIR = path.join(ROOT, "node_modules/@pulumi/pulumi");
+
+/** TypeScript's own helpers, as @pulumi/pulumi's compiled files carry them. */
+function importStar(mod: Record<string | symbol, unknown>): Record<string | symbol, unknown> {
+  if (mod?.__esModule) return mod;
+  const result: Record<string | symbol, unknown> = {};
+  for (const key of Object.keys(mod)) result[key] = mod[key];
+  result.default = mod;
+  return result;
+}
+function importDefault(mod: Record<string | symbol, unknown>): Record<string | symbol, unknown> {
+  return mod?.__esModule ? mod : { default: mod };
+}
+
+describe("lazyModule", () => {
+  test("loads nothing until a property other than __esModule is read, then loads once", () => {
+    const load = jest.fn(() => ({ Arborist: "the class" }));
+    const standIn = lazy.lazyModule(load);
+    expect(standIn.__esModule).toBe(true);
+    expect(importStar(standIn)).toBe(standIn);
+    expect(load).not.toHaveBeenCalled();
+    expect(importStar(standIn).Arborist).toBe("the class");
+    expect(standIn.Arborist).toBe("the class");
+    expect(load).toHaveBeenCalledTimes(1);
+  });
+
+  test("its default is what __importDefault and __importStar would have given for a CommonJS module", () => {
+    const execa = Object.assign(() => "ran", { sync: () => "ran sync" });
+    const standIn = lazy.lazyModule(() => execa);
+    expect(importDefault(standIn).default).toBe(execa);
+    expect(importStar(standIn).default).toBe(execa);
+    expect(standIn.sync).toBe(execa.sync);
+  });
+
+  test("its default is the ES module's own default", () => {
+    const esModule = { __esModule: true, default: "the default", other: 1 };
+    const standIn = lazy.lazyModule(() => esModule);
+    expect(importDefault(standIn).default).toBe("the default");
+    expect(standIn.other).toBe(1);
+  });
+
+  test("answers `in`, keys and descriptors from the real module", () => {
+    const standIn = lazy.lazyModule(() => ({ a: 1, b: 2 }));
+    expect("a" in standIn).toBe(true);
+    expect("c" in standIn).toBe(false);
+    expect(Object.keys(standIn)).toEqual(["a", "b"]);
+    expect({ ...standIn }).toEqual({ a: 1, b: 2 });
+  });
+
+  test("a module that fails to load fails where it is first used, with its own error", () => {
+    const standIn = lazy.lazyModule(() => {
+      throw new Error("Cannot find module '@npmcli/arborist'");
+    });
+    expect(() => standIn.Arborist).toThrow("Cannot find module '@npmcli/arborist'");
+  });
+});
+
+describe("which requires are deferred", () => {
+  const codePaths = path.join(PULUMI_DIR, "runtime/closure/codePaths.js");
+
+  test("a listed module, from the file that lists it (either path separator)", () => {
+    expect(lazy.isDeferred("@npmcli/arborist", codePaths)).toBe(true);
+    expect(lazy.isDeferred("execa", "C:\\p\\node_modules\\@pulumi\\pulumi\\automation\\cmd.js")).toBe(true);
+  });
+
+  test("not the same module from another file, nor another module, nor without a requirer", () => {
+    expect(lazy.isDeferred("@npmcli/arborist", path.join(ROOT, "index.ts"))).toBe(false);
+    expect(lazy.isDeferred("execa", codePaths)).toBe(false);
+    expect(lazy.isDeferred("fs", codePaths)).toBe(false);
+    expect(lazy.isDeferred("@npmcli/arborist", undefined)).toBe(false);
+  });
+
+  test("deferringLoad gives a stand-in for a listed one and the real module otherwise", () => {
+    const calls: string[] = [];
+    const load = lazy.deferringLoad((request) => {
+      calls.push(request);
+      return { name: request };
+    });
+    const standIn = load("@npmcli/arborist", { filename: codePaths }, false) as { name: string };
+    expect(calls).toEqual([]);
+    expect(load("fs", { filename: codePaths }, false)).toEqual({ name: "fs" });
+    expect(standIn.name).toBe("@npmcli/arborist");
+    expect(calls).toEqual(["fs", "@npmcli/arborist"]);
+  });
+
+  test.each(Object.entries(lazy.DEFERRED).flatMap(([file, modules]) => modules.map((module) => [file, module])))(
+    "the installed @pulumi/pulumi's %s still requires %s at its top",
+    (file, module) => {
+      const source = fs.readFileSync(path.join(PULUMI_DIR, file), "utf8");
+      expect(source).toContain(`require("${module}")`);
+    },
+  );
+});
+
+describe("in a real node, as Pulumi.yaml runs the program", () => {
+  test("Pulumi.yaml's nodeargs require the preload, which exists", () => {
+    const project = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as {
+      runtime: { options: { nodeargs: string } };
+    };
+    expect(project.runtime.options.nodeargs).toBe("--require ./src/startup/preload.cjs");
+    expect(fs.existsSync(path.join(ROOT, "src/startup/preload.cjs"))).toBe(true);
+  });
+
+  test("@pulumi/pulumi loads without them, and what needs them still works (tracing, closures)", () => {
+    const script = `
+      const loaded = (m) => Object.keys(require.cache).some((k) => k.includes("/node_modules/" + m + "/"));
+      const deferred = ${JSON.stringify(Object.values(lazy.DEFERRED).flat())};
+      const pulumi = require("@pulumi/pulumi");
+      const tracing = require("@pulumi/pulumi/cmd/run/tracing");
+      const atStart = deferred.filter(loaded);
+      // --tracing's set-up, as the runner does it (nothing is sent: no span ends).
+      tracing.start("http://127.0.0.1:9/api/v2/spans");
+      const tracer = loaded("@opentelemetry/sdk-trace-node");
+      pulumi.runtime.computeCodePaths({ extraIncludePackages: ["js-yaml"] }).then((paths) => {
+        console.log(JSON.stringify({ atStart, tracer, arborist: loaded("@npmcli/arborist"), paths: paths.size }));
+      });`;
+    const out = execFileSync(process.execPath, ["--require", "./src/startup/preload.cjs", "-e", script], {
+      cwd: ROOT,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "" },
+    });
+    expect(JSON.parse(out)).toEqual({ atStart: [], tracer: true, arborist: true, paths: 3 });
+  });
+});
