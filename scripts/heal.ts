@@ -21,13 +21,12 @@ import {
   readState,
   removeLock,
   removeServices,
-  swarmConfigured,
 } from "../src/machine/healIo";
 import { heal } from "../src/machine/healStep";
 import { dockerEnv, type Engine } from "../src/plan/engine";
 import { ConfigError } from "../src/plan/errors";
 import { PROJECT_DIR } from "../src/projectDir";
-import { StackConfigError, stackEngine } from "./stack-config";
+import { StackConfigError, stackEngine, stackSwarm } from "./stack-config";
 
 const PROJECT = "flask-bridge";
 
@@ -45,8 +44,10 @@ async function main(): Promise<void> {
     throw new HealError("usage: scripts/heal.ts up|preview STACK [PULUMI ARGS...]");
   }
   // The program's own resolver, with the stack's docker:host: the engine its run will use.
+  let swarmConfigured: boolean;
   try {
     engine = stackEngine(PROJECT_DIR, stack, process.env);
+    swarmConfigured = stackSwarm(PROJECT_DIR, stack);
   } catch (error) {
     if (error instanceof ConfigError || error instanceof StackConfigError) throw new HealError(error.message);
     throw error;
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
     // Services and volumes are listed only where the stack has a swarm part: in its
     // state, or, after a killed first swarm up that left the state empty, in its config
     // (a file read, where asking the engine whether it is a swarm manager costs a docker run).
-    readEngine: (ids, swarmInState) => readEngine(stack, ids, env, swarmInState || swarmConfigured(stack, PROJECT_DIR)),
+    readEngine: (ids, swarmInState) => readEngine(stack, ids, env, swarmInState || swarmConfigured),
     alive: pulumiAlive,
     hostname: os.hostname(),
     removeLock,

@@ -22,6 +22,7 @@ import { dockerEnv, type Engine } from "../src/plan/engine";
 import { ConfigError } from "../src/plan/errors";
 
 const KEY = "flask-bridge:baseImage";
+const ORCHESTRATOR = "flask-bridge:orchestrator";
 
 /** A config file setup cannot use; its message names the file and the cause, in one line. */
 export class StackConfigError extends Error {}
@@ -108,6 +109,21 @@ export function stackDockerHost(root: string, stack: string): string | undefined
   if (host === undefined || host === null || host === "") return undefined;
   if (typeof host !== "string") throw new StackConfigError(`${shown(stackFile)}: docker:host is not a string`);
   return host;
+}
+
+/**
+ * Whether the stack runs in swarm mode: its `flask-bridge:orchestrator`, else
+ * Pulumi.yaml's default. Only "swarm" says yes; the program itself refuses a
+ * value that is neither mode.
+ */
+export function stackSwarm(root: string, stack: string): boolean {
+  checkStackName(stack);
+  const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
+  const config = configOf(stackFile, load(stackFile));
+  if (ORCHESTRATOR in config) return config[ORCHESTRATOR] === "swarm";
+  const projectFile = path.join(root, "Pulumi.yaml");
+  const declared = configOf(projectFile, load(projectFile)).orchestrator;
+  return isMapping(declared) && declared.default === "swarm";
 }
 
 /** The stack's engine, as the program resolves it. */

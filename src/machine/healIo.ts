@@ -212,24 +212,6 @@ export function parsePresent(text: string): Map<string, string> {
 const NOT_A_MANAGER = /not a swarm manager/i;
 
 /**
- * Whether the stack's config asks for swarm mode (`flask-bridge:orchestrator:
- * swarm` in Pulumi.<stack>.yaml; Pulumi.yaml's default is engine). The file
- * is parsed only when it names the key. A file that cannot be read or parsed
- * counts as no: Pulumi names it.
- */
-export function swarmConfigured(stack: string, projectDir: string): boolean {
-  try {
-    const text = fs.readFileSync(path.join(projectDir, `Pulumi.${stack}.yaml`), "utf8");
-    if (!text.includes("flask-bridge:orchestrator")) return false;
-    const yaml: typeof import("js-yaml") = require("js-yaml");
-    const document = yaml.load(text) as { config?: Record<string, unknown> } | null;
-    return document?.config?.["flask-bridge:orchestrator"] === "swarm";
-  } catch {
-    return false;
-  }
-}
-
-/**
  * The stack's labelled containers and networks (and, with `swarm`, services
  * and volumes), and which of the state's IDs the engine has: the listings at
  * once; an inspect only when they miss one of the state's IDs (an object

@@ -1,5 +1,4 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import {
   driftMessage,
@@ -24,7 +23,6 @@ import {
   parseServices,
   parseState,
   parseVolumes,
-  swarmConfigured,
 } from "../../src/machine/healIo";
 import { type HealDeps, heal } from "../../src/machine/healStep";
 
@@ -165,28 +163,6 @@ describe("docker listings", () => {
   it("reads services (by the listing's 12-character IDs) and volumes (by name)", () => {
     expect(parseServices("lx0cwuctt8mf\ts-host\n\n")).toEqual([{ id: "lx0cwuctt8mf", name: "s-host" }]);
     expect(parseVolumes("s-registry-data\n")).toEqual([{ name: "s-registry-data" }]);
-  });
-
-  it("reads swarm mode from the stack's config file: only `flask-bridge:orchestrator: swarm` says yes", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "heal-config-"));
-    try {
-      const files = {
-        swarm: "config:\n  flask-bridge:orchestrator: swarm\n",
-        engine: "config:\n  flask-bridge:orchestrator: engine\n",
-        unset: "config:\n  flask-bridge:replicas: 2\n",
-        broken: "config: [\n  flask-bridge:orchestrator: swarm\n",
-      };
-      for (const [stack, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), text);
-      expect(["swarm", "engine", "unset", "broken", "missing"].map((stack) => swarmConfigured(stack, dir))).toEqual([
-        true,
-        false,
-        false,
-        false,
-        false,
-      ]);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
   });
 
   it("finds the file backend's directory, and none for another backend", () => {

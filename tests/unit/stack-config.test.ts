@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { configuredBaseImage, StackConfigError } from "../../scripts/stack-config";
+import { configuredBaseImage, StackConfigError, stackSwarm } from "../../scripts/stack-config";
 import { REPO_ROOT, removeTmpDirs, tmpDir } from "./scriptsHarness";
 
 /** scripts/stack-config.ts: what env.sh exports (the engine, the base image setup prepares, the pinned versions), and one line for a file it cannot use. */
@@ -94,6 +94,36 @@ describe("configuredBaseImage", () => {
       `${path.join(unreadable, "Pulumi.dev.yaml")} cannot be read: EISDIR: illegal operation on a directory, read`,
       `"../dev" is not a stack name (letters, digits, ".", "_", "-")`,
     ]);
+  });
+});
+
+describe("stackSwarm (what heal asks: list services and volumes too?)", () => {
+  it("says yes only for `flask-bridge:orchestrator: swarm`, the stack's or else Pulumi.yaml's default", () => {
+    const dir = project({
+      swarm: "config:\n  flask-bridge:orchestrator: swarm\n",
+      engine: "config:\n  flask-bridge:orchestrator: engine\n",
+      unset: "config:\n  flask-bridge:replicas: 2\n",
+    });
+    expect(["swarm", "engine", "unset", "missing"].map((stack) => stackSwarm(dir, stack))).toEqual([
+      true,
+      false,
+      false,
+      false,
+    ]);
+    const swarmByDefault = project(
+      { unset: "config:\n  flask-bridge:replicas: 2\n", engine: "config:\n  flask-bridge:orchestrator: engine\n" },
+      PROJECT.replace(/(orchestrator:\n(?:\s+\w+:.*\n)*?\s+default:) engine/, "$1 swarm"),
+    );
+    expect(["unset", "engine"].map((stack) => stackSwarm(swarmByDefault, stack))).toEqual([true, false]);
+  });
+
+  it("names a file it cannot read, in one line, as the base image's reader does", () => {
+    const dir = project({ broken: "config: [\n  flask-bridge:orchestrator: swarm\n" });
+    expect(() => stackSwarm(dir, "broken")).toThrow(
+      new StackConfigError(
+        `${path.join(dir, "Pulumi.broken.yaml")} is not valid YAML: unexpected end of the stream within a flow collection (line 3, column 1)`,
+      ),
+    );
   });
 });
 
