@@ -27,6 +27,8 @@ const DEFERRED = Object.freeze({
 });
 
 const PULUMI_FILE = /[\\/]node_modules[\\/]@pulumi[\\/]pulumi[\\/](.+)$/;
+/** Every require passes here: one set lookup settles all but the listed modules. */
+const DEFERRED_MODULES = new Set(Object.values(DEFERRED).flat());
 
 /**
  * Whether `request` from `parentFile` is one to defer.
@@ -34,6 +36,7 @@ const PULUMI_FILE = /[\\/]node_modules[\\/]@pulumi[\\/]pulumi[\\/](.+)$/;
  * @param {string | undefined} parentFile
  */
 function isDeferred(request, parentFile) {
+  if (!DEFERRED_MODULES.has(request)) return false;
   const match = parentFile === undefined ? null : PULUMI_FILE.exec(parentFile);
   const file = match?.[1]?.split("\\").join("/");
   return file !== undefined && (DEFERRED[file] ?? []).includes(request);
