@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { commandProvider } from "./src/components/commandProvider";
 import { DockerNetwork } from "./src/components/DockerNetwork";
 import { dockerProvider } from "./src/components/dockerProvider";
 import { FlaskContainers } from "./src/components/FlaskContainers";
@@ -47,10 +48,11 @@ const { plan, engine, platform, registryPassword } = (() => {
   }
 })();
 
-// Every component gets the one Docker provider, which its docker resources
-// inherit, and the stack's rules, which refuse a resource that breaks one.
+// Every component gets the one Docker provider and the one command provider,
+// which its resources inherit, and the stack's rules, which refuse a resource
+// that breaks one.
 const opts: pulumi.ComponentResourceOptions = {
-  providers: [dockerProvider("docker", engine)],
+  providers: [dockerProvider("docker", engine), commandProvider("command")],
   transformations: [ruleTransformation()],
 };
 

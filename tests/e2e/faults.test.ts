@@ -133,7 +133,7 @@ describe("faults and recovery", () => {
     expect(inspect("e2f-bridge-2").State.Running).toBe(true);
     // The official provider's refresh drops a stopped mustRun container from
     // state, so up replaces it, and the readiness probe runs again: it answers at once.
-    expect(changesOf(result.summary)).toEqual({ replace: 2, same: 16 });
+    expect(changesOf(result.summary)).toEqual({ replace: 2, same: 17 });
     expect(inspect("e2f-bridge-2").Id).not.toBe(before);
     expect(await httpGet("http://127.0.0.1:16002")).toEqual({ status: 200, body: "Hello, World!" });
   });

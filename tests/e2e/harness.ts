@@ -311,7 +311,7 @@ export function writeConfig(stackName: string, config: Record<string, unknown>):
   fs.writeFileSync(file, yaml.dump({ ...current, config }));
 }
 
-/** Resources in the stack's state, the stack itself and its provider excluded. */
+/** Resources in the stack's state, the stack itself and its providers excluded. */
 export async function resourceCount(stack: Stack): Promise<number> {
   const state = await stack.exportStack();
   const resources: { type: string }[] = state.deployment.resources ?? [];

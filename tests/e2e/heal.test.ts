@@ -183,7 +183,7 @@ async function expectConverged(
   expect(answers).toEqual(urls.map(() => ({ status: 200, body: "Hello, World!" })));
   const preview = await npmRun("preview", stackName, env);
   expect([preview.code, healLines(preview.output)]).toEqual([0, []]);
-  expect(preview.output).toMatch(/Resources:\n\s+18 unchanged/);
+  expect(preview.output).toMatch(/Resources:\n\s+19 unchanged/);
 }
 
 beforeAll(async () => {
@@ -200,7 +200,7 @@ describe("on this machine's engine", () => {
     const up = await timed("converged npm run up", timings, () => npmRun("up", STACK));
     expect([up.code, healLines(up.output)]).toEqual([0, []]);
     expect(up.output).not.toContain("refreshing");
-    expect(up.output).toMatch(/Resources:\n\s+18 unchanged/);
+    expect(up.output).toMatch(/Resources:\n\s+19 unchanged/);
   });
 
   it("a network and a container left with the stack's labels but not in its state: up removes them and converges", async () => {

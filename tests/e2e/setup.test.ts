@@ -310,7 +310,7 @@ describe("setup on a machine with an empty FLASK_BRIDGE_HOME", () => {
       const { result, plugins } = await pluginsServing(() =>
         inHome(`pulumi preview --stack ${PREVIEW_STACK} --non-interactive`),
       );
-      expect([result.code, result.out]).toEqual([0, expect.stringMatching(/\+ 18 to create/)]);
+      expect([result.code, result.out]).toEqual([0, expect.stringMatching(/\+ 19 to create/)]);
       expectOfficialPlugins(plugins, record);
       // And the proof can fail: another binary than the recorded one, or a bundle whose SHA256SUMS disagrees.
       const other = { ...record.plugins.docker, sha256: "0".repeat(64) };
@@ -448,7 +448,7 @@ describe("a user with a Pulumi of their own", () => {
       writeConfig(stackName, PREVIEW_CONFIG);
       const preview = pulumi("preview", "--stack", stackName);
       expect([preview.status, preview.stderr]).toEqual([0, expect.any(String)]);
-      expect(preview.stdout).toMatch(/\+ 18 to create/);
+      expect(preview.stdout).toMatch(/\+ 19 to create/);
     } finally {
       fs.rmSync(path.join(REPO_ROOT, `Pulumi.${stackName}.yaml`), { force: true });
     }

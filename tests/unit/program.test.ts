@@ -110,7 +110,23 @@ describe("the program with the tutorial's config", () => {
       // The probe and the image remover.
       "command:local:Command": 2,
       "pulumi:providers:docker": 1,
+      "pulumi:providers:command": 1,
     });
+  });
+
+  it("gives every command the one explicit command provider, declared before any resource", () => {
+    const [first] = run.declared.filter(({ type }) => !type.startsWith("pulumi:providers:"));
+    const providers = run.declared.slice(0, run.declared.indexOf(first as Declared));
+    expect(providers.map(({ type, name }) => `${type}::${name}`).sort()).toEqual([
+      "pulumi:providers:command::command",
+      "pulumi:providers:docker::docker",
+    ]);
+    for (const { name, provider } of ofType(run.declared, "command:local:Command")) {
+      expect([name, provider]).toEqual([
+        name,
+        "urn:pulumi:dev::flask-bridge::pulumi:providers:command::command::command-id",
+      ]);
+    }
   });
 
   it("gives every docker resource the one explicit provider, for this machine's socket", () => {

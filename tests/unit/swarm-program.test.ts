@@ -98,6 +98,7 @@ describe("the program in swarm mode", () => {
       // The image remover, the registry's probe and one probe per service.
       "command:local:Command": 5,
       "pulumi:providers:docker": 1,
+      "pulumi:providers:command": 1,
     });
     expect(ofType(run.declared, "docker:index/container:Container")).toEqual([]);
   });
