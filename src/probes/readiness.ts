@@ -59,15 +59,14 @@ export function parseTimeoutSeconds(text: string | undefined): number {
 }
 
 /**
- * A none container cannot be reached: its own healthcheck asks the app inside
- * it, then it lists its interfaces (slim images have no ip tool; /sys has them).
+ * A none container cannot be reached: app/inside.sh, in one `docker exec`,
+ * runs its healthcheck against the app inside it, then lists its interfaces.
  */
 export function askInside(name: string, deadline: number, run: Docker): Promise<Waited<string>> {
   return waitUntil(
     async (limitMs) => {
       try {
-        await run(["exec", name, "bash", "/app/healthcheck.sh"], limitMs);
-        const interfaces = await run(["exec", name, "ls", "/sys/class/net"], EXEC_TRY_LIMIT_MS);
+        const interfaces = await run(["exec", name, "bash", "/app/inside.sh"], limitMs);
         return { ok: true, value: interfaces.split(/\s+/).filter(Boolean).join(" ") };
       } catch (error) {
         return { ok: false, cause: messageOf(error) };
