@@ -37,6 +37,10 @@ export PULUMI_PARALLEL="${PULUMI_PARALLEL:-10}"
 # The providers' diffs run side by side, not one resource after the other: a
 # converged preview of 64 containers, 3 rounds alternating, 5.84 against 6.72 s.
 export PULUMI_PARALLEL_DIFF="${PULUMI_PARALLEL_DIFF:-true}"
+# Pulumi's CLI and its Go plugins collect garbage a quarter as often (a heap up
+# to 5x the live data instead of 2x). Up of 64 containers, 3 rounds alternating:
+# the tools' CPU 6.28 -> 5.59 CPU-seconds; the docker plugin's peak 85 -> 124 MB.
+export GOGC="${GOGC:-400}"
 # Node >= 22 keeps the modules it compiled here, so the program and the policy
 # pack start faster (bench/node.ts); Node 20 ignores it.
 export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE-$FLASK_BRIDGE_HOME/node-compile-cache}"

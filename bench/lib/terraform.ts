@@ -143,6 +143,8 @@ export async function terraformPeer(logFile: string, signal: AbortSignal): Promi
   return peer;
 }
 
+/** Terraform as a user runs it: without the Go GC setting scripts/env.sh gives Pulumi. */
 function envFor(): NodeJS.ProcessEnv {
-  return { ...process.env, ...TF_ENV };
+  const { GOGC: _pulumiOnly, ...env } = process.env;
+  return { ...env, ...TF_ENV };
 }

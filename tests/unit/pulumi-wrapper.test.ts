@@ -3,10 +3,11 @@ import { cleanEnv, fakeCommand, removeTmpDirs, runBash, tmpDir } from "./scripts
 /**
  * scripts/pulumi.sh (what `npm run up|preview|destroy` run) and the settings it
  * gives Pulumi: the state saved once per up or destroy, at the end, and the
- * providers' diffs side by side. A fake `pulumi` prints what it was given.
+ * providers' diffs side by side, the Go garbage collector of the CLI and its
+ * plugins run less often. A fake `pulumi` prints what it was given.
  */
 
-const SETTINGS = "PULUMI_SKIP_CHECKPOINTS PULUMI_PARALLEL_DIFF PULUMI_PARALLEL";
+const SETTINGS = "PULUMI_SKIP_CHECKPOINTS PULUMI_PARALLEL_DIFF PULUMI_PARALLEL GOGC";
 
 function fakes(): string {
   const dir = tmpDir("fakes");
@@ -19,17 +20,18 @@ async function settingsFor(subcommand: string, extra: Record<string, string> = {
   const env = cleanEnv(fakes(), { FB_HEAL: "0", FB_STACK: "wrapper-test", ...extra });
   const ran = await runBash(["scripts/pulumi.sh", subcommand, "--yes"], env);
   expect(ran.code).toBe(0);
-  return ran.lines.filter((line) => /^PULUMI_\w+=/.test(line));
+  return ran.lines.filter((line) => /^(PULUMI_\w+|GOGC)=/.test(line));
 }
 
 afterAll(removeTmpDirs);
 
 describe("scripts/pulumi.sh", () => {
-  it("up saves the state once, at the end, with the diffs side by side and 10 operations at once", async () => {
+  it("up saves the state once, at the end, with the diffs side by side, 10 operations at once and GOGC=400", async () => {
     expect(await settingsFor("up")).toEqual([
       "PULUMI_SKIP_CHECKPOINTS=true",
       "PULUMI_PARALLEL_DIFF=true",
       "PULUMI_PARALLEL=10",
+      "GOGC=400",
     ]);
   });
 
@@ -38,6 +40,7 @@ describe("scripts/pulumi.sh", () => {
       "PULUMI_SKIP_CHECKPOINTS=true",
       "PULUMI_PARALLEL_DIFF=true",
       "PULUMI_PARALLEL=10",
+      "GOGC=400",
     ]);
   });
 
@@ -47,6 +50,7 @@ describe("scripts/pulumi.sh", () => {
         "PULUMI_SKIP_CHECKPOINTS=unset",
         "PULUMI_PARALLEL_DIFF=true",
         "PULUMI_PARALLEL=10",
+        "GOGC=400",
       ]);
     }
   });
@@ -68,7 +72,8 @@ describe("scripts/pulumi.sh", () => {
         PULUMI_SKIP_CHECKPOINTS: "false",
         PULUMI_PARALLEL_DIFF: "false",
         PULUMI_PARALLEL: "4",
+        GOGC: "100",
       }),
-    ).toEqual(["PULUMI_SKIP_CHECKPOINTS=false", "PULUMI_PARALLEL_DIFF=false", "PULUMI_PARALLEL=4"]);
+    ).toEqual(["PULUMI_SKIP_CHECKPOINTS=false", "PULUMI_PARALLEL_DIFF=false", "PULUMI_PARALLEL=4", "GOGC=100"]);
   });
 });
