@@ -239,6 +239,7 @@ async function main(): Promise<number> {
     const ids = dockerLines("ps", "-q", "--no-trunc", "--filter", `label=${label}`, "--filter", "status=running");
     sample.upCpu = cpu.stop(up.cpu, ids);
     sample.upToolCpu = up.cpu;
+    sample.upMaxRssMb = up.maxRssMb;
     expectRunning(name, containers, ids.length);
     await sleep(SETTLE_MS / 2);
     if (tool === "project" || tool === terraform) {

@@ -93,15 +93,17 @@ export async function busyRate(ms: number): Promise<number> {
 }
 
 /** What a process of a Pulumi run is, from its command line. */
-export type Part =
-  | "cli"
-  | "language host"
-  | "policy pack"
-  | "program"
-  | "docker provider"
-  | "command provider"
-  | "probes"
-  | "other";
+const PARTS = [
+  "cli",
+  "language host",
+  "policy pack",
+  "program",
+  "docker provider",
+  "command provider",
+  "probes",
+  "other",
+] as const;
+export type Part = (typeof PARTS)[number];
 
 function classify(cmdline: string): Part {
   if (cmdline.includes("run-policy-pack")) return "policy pack";
@@ -120,6 +122,18 @@ interface Seen {
   self: number;
   /** cutime + cstime: children it waited for (the command provider's are the probes) */
   children: number;
+  /** Peak resident memory so far, MB (VmHWM), as of the last poll */
+  peakMb: number;
+}
+
+/** A process's peak resident memory so far, MB, from /proc/<pid>/status; 0 once it is gone. */
+function peakMb(pid: number): number {
+  try {
+    const line = /^VmHWM:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return line ? Number(line[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -165,12 +179,13 @@ export class ProcessTree {
         }
         if (entry) entry.part = part;
         else {
-          entry = { part, firstSeen: now, self: 0, children: 0 };
+          entry = { part, firstSeen: now, self: 0, children: 0, peakMb: 0 };
           this.seen.set(pid, entry);
         }
       }
       entry.self = (Number(fields[11]) + Number(fields[12])) / TICK;
       entry.children = (Number(fields[13]) + Number(fields[14])) / TICK;
+      entry.peakMb = Math.max(entry.peakMb, peakMb(pid));
       // A Go program (the CLI, the plugins) forks from any of its threads.
       try {
         for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
@@ -193,6 +208,13 @@ export class ProcessTree {
   started(part: Part): number | undefined {
     const times = [...this.seen.values()].filter((e) => e.part === part).map((e) => e.firstSeen);
     return times.length > 0 ? Math.min(...times) : undefined;
+  }
+
+  /** Peak resident memory per part, MB: its largest process (a probe shorter than a poll is missed). */
+  memory(): Record<Part, number> {
+    const out = Object.fromEntries(PARTS.map((part) => [part, 0])) as Record<Part, number>;
+    for (const entry of this.seen.values()) out[entry.part] = Math.max(out[entry.part], Math.round(entry.peakMb));
+    return out;
   }
 
   /** CPU-seconds per part; probes include what the command provider waited for. */

@@ -43,10 +43,12 @@ export function benchConfig(containers: number): Record<string, unknown> {
   };
 }
 
-/** Where one `up` went: wall-clock phases (seconds) and CPU-seconds per process kind. */
+/** Where one `up` went: wall-clock phases (seconds), CPU-seconds and peak memory (MB) per process kind. */
 export interface UpBreakdown {
   phases: Record<string, number>;
   cpu: Record<Part, number>;
+  /** Absent in older results. */
+  memory?: Record<Part, number>;
 }
 
 export const PHASES = [
@@ -110,6 +112,8 @@ export interface Operation {
   seconds: number;
   /** CPU-seconds of the whole process tree (CLI, plugins, program, policy pack, probes) */
   cpu: number;
+  /** Peak resident memory, MB, of the tree's largest single process (/usr/bin/time's %M) */
+  maxRssMb: number;
   /** Only when instrumented: the event log and the process tree cost the run CPU of their own */
   breakdown?: UpBreakdown;
 }
@@ -158,7 +162,7 @@ export async function runWrapper(
     "/usr/bin/time",
     [
       "-f",
-      "%U %S",
+      "%U %S %M",
       "-o",
       timeFile,
       "bash",
@@ -187,11 +191,14 @@ export async function runWrapper(
       const tail = fs.readFileSync(logFile, "utf8").split("\n").slice(-12).join("\n");
       throw new Error(`pulumi ${args[0]} failed (exit ${code}):\n${tail}`);
     }
-    const [user, system] = fs.readFileSync(timeFile, "utf8").trim().split("\n").pop()?.split(" ") ?? [];
+    const [user, system, maxRssKb] = fs.readFileSync(timeFile, "utf8").trim().split("\n").pop()?.split(" ") ?? [];
     return {
       seconds: (end - start) / 1000,
       cpu: Number(user) + Number(system),
-      ...(tree ? { breakdown: { phases: analyze(start, end, timeline, tree), cpu: tree.cpu() } } : {}),
+      maxRssMb: Number(maxRssKb) / 1024,
+      ...(tree
+        ? { breakdown: { phases: analyze(start, end, timeline, tree), cpu: tree.cpu(), memory: tree.memory() } }
+        : {}),
     };
   } finally {
     tree?.stop();

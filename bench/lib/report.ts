@@ -25,6 +25,8 @@ export interface Sample {
   upCpu: number;
   /** CPU-seconds of the up command's own process tree (the tool alone: no engine, no apps); absent in older results */
   upToolCpu?: number;
+  /** MB: the up's largest single process at its peak (absent in older results) */
+  upMaxRssMb?: number;
   preview?: number;
   /** CPU-seconds of the preview's process tree */
   previewCpu?: number;
@@ -143,6 +145,7 @@ export function renderMarkdown(results: Results): string {
       (s) => (s.upToolCpu === undefined ? undefined : s.upToolCpu / s.containers),
       3,
     ],
+    ["up: peak memory of its largest process, MB", (s) => s.upMaxRssMb, 0],
     ["down / destroy", (s) => s.down, 2],
     ["CPU-s per container, down", (s) => s.downCpu / s.containers, 3],
     ["preview, converged", (s) => s.preview, 2],
@@ -274,6 +277,23 @@ export function renderMarkdown(results: Results): string {
       ),
     );
     out.push("");
+    if (ups.some((s) => s.breakdown?.memory)) {
+      out.push(
+        table(
+          ["peak memory, MB (largest process of the kind, VmHWM)", ...sizes.map((n) => `${n} containers`)],
+          parts.map((part) => [
+            part,
+            ...sizes.map((n) =>
+              seconds(
+                median(ups.filter((s) => s.containers === n).map((s) => s.breakdown?.memory?.[part] ?? Number.NaN)),
+                0,
+              ),
+            ),
+          ]),
+        ),
+      );
+      out.push("");
+    }
   }
 
   if (results.wrk.runs.length > 0) {

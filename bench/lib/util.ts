@@ -54,6 +54,8 @@ export interface RunResult {
   seconds: number;
   /** CPU-seconds (user + system) of the command and every child it waited for, from /usr/bin/time */
   cpu: number;
+  /** Peak resident memory, MB, of the largest single process among the command and the children it waited for (/usr/bin/time's %M) */
+  maxRssMb: number;
 }
 
 /**
@@ -69,7 +71,7 @@ export function run(
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const timeFile = path.join(os.tmpdir(), `flask-bridge-bench-time-${process.pid}-${++runs}`);
-    const child = spawn("/usr/bin/time", ["-f", "%U %S", "-o", timeFile, command, ...args], {
+    const child = spawn("/usr/bin/time", ["-f", "%U %S %M", "-o", timeFile, command, ...args], {
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -92,15 +94,17 @@ export function run(
       clearTimeout(timer);
       const elapsed = (performance.now() - start) / 1000;
       let cpu = Number.NaN;
+      let maxRssMb = Number.NaN;
       try {
-        const [user, system] = fs.readFileSync(timeFile, "utf8").trim().split("\n").pop()?.split(" ") ?? [];
+        const [user, system, maxRssKb] = fs.readFileSync(timeFile, "utf8").trim().split("\n").pop()?.split(" ") ?? [];
         cpu = Number(user) + Number(system);
+        maxRssMb = Number(maxRssKb) / 1024;
         fs.rmSync(timeFile, { force: true });
       } catch {
         // killed before time wrote it
       }
       if (code === 0) {
-        resolve({ stdout, stderr, seconds: elapsed, cpu });
+        resolve({ stdout, stderr, seconds: elapsed, cpu, maxRssMb });
       } else {
         const tail = `${stdout}\n${stderr}`.trim().split("\n").slice(-15).join("\n");
         reject(
