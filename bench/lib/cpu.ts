@@ -105,6 +105,10 @@ const PARTS = [
 ] as const;
 export type Part = (typeof PARTS)[number];
 
+function zeroPerPart(): Record<Part, number> {
+  return Object.fromEntries(PARTS.map((part) => [part, 0])) as Record<Part, number>;
+}
+
 function classify(cmdline: string): Part {
   if (cmdline.includes("run-policy-pack")) return "policy pack";
   if (cmdline.includes("cmd/run/index.js") || cmdline.includes("cmd/run ")) return "program";
@@ -212,23 +216,14 @@ export class ProcessTree {
 
   /** Peak resident memory per part, MB: its largest process (a probe shorter than a poll is missed). */
   memory(): Record<Part, number> {
-    const out = Object.fromEntries(PARTS.map((part) => [part, 0])) as Record<Part, number>;
+    const out = zeroPerPart();
     for (const entry of this.seen.values()) out[entry.part] = Math.max(out[entry.part], Math.round(entry.peakMb));
     return out;
   }
 
   /** CPU-seconds per part; probes include what the command provider waited for. */
   cpu(): Record<Part, number> {
-    const out: Record<Part, number> = {
-      cli: 0,
-      "language host": 0,
-      "policy pack": 0,
-      program: 0,
-      "docker provider": 0,
-      "command provider": 0,
-      probes: 0,
-      other: 0,
-    };
+    const out = zeroPerPart();
     for (const entry of this.seen.values()) {
       out[entry.part] += entry.self;
       if (entry.part === "command provider") out.probes += entry.children;
