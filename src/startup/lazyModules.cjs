@@ -4,8 +4,9 @@
 // serializing closures, ~150 ms), OpenTelemetry's SDK (only with --tracing),
 // execa (Automation API). Each one listed here is given to its requirer as a
 // stand-in that loads the real module on first use, so nothing changes but
-// when it loads. Plain JavaScript: it runs before TypeScript is registered.
-// preload.cjs installs it (Pulumi.yaml's nodeargs); tests/unit/lazy-modules.
+// when it loads. The runner's inspector session (for the same closures) starts
+// on first use too: inspectorOnDemand.cjs stands in for v8Hooks. Plain
+// JavaScript: it runs before TypeScript is registered. preload.cjs installs it (Pulumi.yaml's nodeargs); tests/unit/lazy-modules.
 
 /**
  * Requiring file under @pulumi/pulumi → modules it may get late. Every pair is
@@ -26,7 +27,26 @@ const DEFERRED = Object.freeze({
   "automation/cmd.js": ["execa"],
 });
 
+/**
+ * Requiring file under @pulumi/pulumi → how it asks for runtime/closure/v8Hooks,
+ * which inspectorOnDemand.cjs answers: the inspector session starts when
+ * closure serialization first asks for it, not before the program.
+ */
+const V8_HOOKS = Object.freeze({
+  "cmd/run/index.js": "../../runtime/closure/v8Hooks",
+  "runtime/closure/v8.js": "./v8Hooks",
+});
+
 const PULUMI_FILE = /[\\/]node_modules[\\/]@pulumi[\\/]pulumi[\\/](.+)$/;
+
+/**
+ * The requiring file's path under @pulumi/pulumi, "/"-separated; undefined for any other.
+ * @param {string | undefined} parentFile
+ */
+function pulumiFile(parentFile) {
+  const match = parentFile === undefined ? null : PULUMI_FILE.exec(parentFile);
+  return match?.[1]?.split("\\").join("/");
+}
 /** Every require passes here: one set lookup settles all but the listed modules. */
 const DEFERRED_MODULES = new Set(Object.values(DEFERRED).flat());
 
@@ -37,9 +57,19 @@ const DEFERRED_MODULES = new Set(Object.values(DEFERRED).flat());
  */
 function isDeferred(request, parentFile) {
   if (!DEFERRED_MODULES.has(request)) return false;
-  const match = parentFile === undefined ? null : PULUMI_FILE.exec(parentFile);
-  const file = match?.[1]?.split("\\").join("/");
+  const file = pulumiFile(parentFile);
   return file !== undefined && (DEFERRED[file] ?? []).includes(request);
+}
+
+/**
+ * Whether `request` from `parentFile` is @pulumi/pulumi asking for its v8Hooks.
+ * @param {string} request
+ * @param {string | undefined} parentFile
+ */
+function isV8Hooks(request, parentFile) {
+  if (!request.endsWith("/v8Hooks")) return false;
+  const file = pulumiFile(parentFile);
+  return file !== undefined && Object.hasOwn(V8_HOOKS, file) && V8_HOOKS[file] === request;
 }
 
 /**
@@ -90,8 +120,9 @@ function deferringLoad(load) {
     if (!isMain && isDeferred(request, parent?.filename)) {
       return lazyModule(() => load.call(this, request, parent, false));
     }
+    if (!isMain && isV8Hooks(request, parent?.filename)) return require("./inspectorOnDemand.cjs");
     return load.call(this, request, parent, isMain);
   };
 }
 
-module.exports = { DEFERRED, isDeferred, lazyModule, deferringLoad };
+module.exports = { DEFERRED, V8_HOOKS, isDeferred, isV8Hooks, lazyModule, deferringLoad };

@@ -1,6 +1,7 @@
 "use strict";
 // Pulumi.yaml runs the program with `node --require ./src/startup/preload.cjs`:
-// the modules lazyModules.cjs lists load when first used, not at start.
+// the modules lazyModules.cjs lists load when first used, not at start, and
+// the runner's inspector session starts when first asked for.
 const Module = require("node:module");
 const { deferringLoad } = require("./lazyModules.cjs");
 

@@ -10,7 +10,9 @@ import * as yaml from "js-yaml";
  */
 interface LazyModules {
   DEFERRED: Readonly<Record<string, readonly string[]>>;
+  V8_HOOKS: Readonly<Record<string, string>>;
   isDeferred(request: string, parentFile: string | undefined): boolean;
+  isV8Hooks(request: string, parentFile: string | undefined): boolean;
   lazyModule(load: () => unknown): Record<string | symbol, unknown>;
   deferringLoad(
     load: (request: string, parent: unknown, isMain: boolean) => unknown,
@@ -19,6 +21,7 @@ interface LazyModules {
 
 const ROOT = path.resolve(__dirname, "../..");
 const lazy = require(path.join(ROOT, "src/startup/lazyModules.cjs")) as LazyModules;
+const ON_DEMAND = path.join(ROOT, "src/startup/inspectorOnDemand.cjs");
 const PULUMI_DIR = path.join(ROOT, "node_modules/@pulumi/pulumi");
 /** The child node below: under 1 s here; a cold cache on a busy machine takes several. */
 const CHILD_LIMIT_MS = 60_000;
@@ -115,6 +118,41 @@ describe("which requires are deferred", () => {
   );
 });
 
+describe("the runner's inspector session, started on first use", () => {
+  const runner = path.join(PULUMI_DIR, "cmd/run/index.js");
+  const closureV8 = path.join(PULUMI_DIR, "runtime/closure/v8.js");
+
+  test("@pulumi/pulumi's requires of v8Hooks, and only those, get inspectorOnDemand.cjs", () => {
+    expect(lazy.isV8Hooks("../../runtime/closure/v8Hooks", runner)).toBe(true);
+    expect(lazy.isV8Hooks("./v8Hooks", closureV8)).toBe(true);
+    expect(lazy.isV8Hooks("./v8Hooks", "C:\\p\\node_modules\\@pulumi\\pulumi\\runtime\\closure\\v8.js")).toBe(true);
+    expect(lazy.isV8Hooks("./v8Hooks", runner)).toBe(false);
+    expect(lazy.isV8Hooks("./v8Hooks", path.join(ROOT, "src/v8.js"))).toBe(false);
+    expect(lazy.isV8Hooks("./v8Hooks", undefined)).toBe(false);
+    expect(lazy.isV8Hooks("./v8", closureV8)).toBe(false);
+
+    const calls: string[] = [];
+    const load = lazy.deferringLoad((request) => {
+      calls.push(request);
+      return { name: request };
+    });
+    expect(load("../../runtime/closure/v8Hooks", { filename: runner }, false)).toBe(require(ON_DEMAND));
+    expect(load("./v8Hooks", { filename: closureV8 }, false)).toBe(require(ON_DEMAND));
+    expect(calls).toEqual([]);
+  });
+
+  test.each(Object.entries(lazy.V8_HOOKS))("the installed @pulumi/pulumi's %s still requires %s", (file, request) => {
+    const source = fs.readFileSync(path.join(PULUMI_DIR, file), "utf8");
+    expect(source).toContain(`require("${request}")`);
+  });
+
+  test("it exports what the installed v8Hooks exports, and the runner still only waits for it", () => {
+    const real = require(path.join(PULUMI_DIR, "runtime/closure/v8Hooks.js")) as Record<string, unknown>;
+    expect(Object.keys(require(ON_DEMAND)).sort()).toEqual(Object.keys(real).sort());
+    expect(fs.readFileSync(runner, "utf8")).toContain("return v8Hooks.isInitializedAsync();");
+  });
+});
+
 describe("in a real node, as Pulumi.yaml runs the program", () => {
   test("Pulumi.yaml's nodeargs require the preload, which exists", () => {
     const project = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as {
@@ -125,7 +163,7 @@ describe("in a real node, as Pulumi.yaml runs the program", () => {
   });
 
   test(
-    "@pulumi/pulumi loads without them, and what needs them still works (tracing, closures)",
+    "@pulumi/pulumi loads without them, and what needs them still works (tracing, closures and their inspector session)",
     () => {
       const script = `
       const loaded = (m) => Object.keys(require.cache).some((k) => k.includes("/node_modules/" + m + "/"));
@@ -136,8 +174,19 @@ describe("in a real node, as Pulumi.yaml runs the program", () => {
       // --tracing's set-up, as the runner does it (nothing is sent: no span ends).
       tracing.start("http://127.0.0.1:9/api/v2/spans");
       const tracer = loaded("@opentelemetry/sdk-trace-node");
-      pulumi.runtime.computeCodePaths({ extraIncludePackages: ["js-yaml"] }).then((paths) => {
-        console.log(JSON.stringify({ atStart, tracer, arborist: loaded("@npmcli/arborist"), paths: paths.size }));
+      const twice = (n) => n * 2;
+      Promise.all([
+        pulumi.runtime.computeCodePaths({ extraIncludePackages: ["js-yaml"] }),
+        pulumi.runtime.serializeFunction(() => twice(21)),
+        require("@pulumi/pulumi/runtime/closure/v8").getFunctionLocationAsync(twice),
+      ]).then(([paths, closure, location]) => {
+        console.log(JSON.stringify({
+          atStart, tracer, arborist: loaded("@npmcli/arborist"), paths: paths.size,
+          closure: closure.text.includes("n * 2"),
+          // The inspector session came from inspectorOnDemand.cjs, and the script loaded before it still has its name.
+          location: location.file,
+          hooks: Object.keys(require.cache).filter((k) => /v8Hooks|inspectorOnDemand/.test(k)).map((k) => path.basename(k)),
+        }));
       });`;
       const out = execFileSync(process.execPath, ["--require", "./src/startup/preload.cjs", "-e", script], {
         cwd: ROOT,
@@ -145,7 +194,15 @@ describe("in a real node, as Pulumi.yaml runs the program", () => {
         env: { PATH: process.env.PATH ?? "" },
         timeout: CHILD_LIMIT_MS,
       });
-      expect(JSON.parse(out)).toEqual({ atStart: [], tracer: true, arborist: true, paths: 3 });
+      expect(JSON.parse(out)).toEqual({
+        atStart: [],
+        tracer: true,
+        arborist: true,
+        paths: 3,
+        closure: true,
+        location: "[eval]",
+        hooks: ["inspectorOnDemand.cjs"],
+      });
     },
     CHILD_LIMIT_MS + 5_000,
   );
