@@ -6,7 +6,8 @@
 // stand-in that loads the real module on first use, so nothing changes but
 // when it loads. The runner's inspector session (for the same closures) starts
 // on first use too: inspectorOnDemand.cjs stands in for v8Hooks. Plain
-// JavaScript: it runs before TypeScript is registered. preload.cjs installs it (Pulumi.yaml's nodeargs); tests/unit/lazy-modules.
+// JavaScript: it runs before TypeScript is registered. preload.cjs installs it
+// (Pulumi.yaml's nodeargs); tests/unit/lazy-modules.
 
 /**
  * Requiring file under @pulumi/pulumi → modules it may get late. Every pair is
@@ -47,6 +48,7 @@ function pulumiFile(parentFile) {
   const match = parentFile === undefined ? null : PULUMI_FILE.exec(parentFile);
   return match?.[1]?.split("\\").join("/");
 }
+
 /** Every require passes here: one set lookup settles all but the listed modules. */
 const DEFERRED_MODULES = new Set(Object.values(DEFERRED).flat());
 
