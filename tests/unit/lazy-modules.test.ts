@@ -22,6 +22,8 @@ interface LazyModules {
 const ROOT = path.resolve(__dirname, "../..");
 const lazy = require(path.join(ROOT, "src/startup/lazyModules.cjs")) as LazyModules;
 const ON_DEMAND = path.join(ROOT, "src/startup/inspectorOnDemand.cjs");
+/** What the real node below runs, project-relative. */
+const CHILD = "tests/unit/fixtures/preloadedPulumi.cjs";
 const PULUMI_DIR = path.join(ROOT, "node_modules/@pulumi/pulumi");
 /** The child node below: under 1 s here; a cold cache on a busy machine takes several. */
 const CHILD_LIMIT_MS = 60_000;
@@ -165,42 +167,18 @@ describe("in a real node, as Pulumi.yaml runs the program", () => {
   test(
     "@pulumi/pulumi loads without them, and what needs them still works (tracing, closures and their inspector session)",
     () => {
-      const script = `
-      const loaded = (m) => Object.keys(require.cache).some((k) => k.includes("/node_modules/" + m + "/"));
-      const deferred = ${JSON.stringify(Object.values(lazy.DEFERRED).flat())};
-      const pulumi = require("@pulumi/pulumi");
-      const tracing = require("@pulumi/pulumi/cmd/run/tracing");
-      const atStart = deferred.filter(loaded);
-      // --tracing's set-up, as the runner does it (nothing is sent: no span ends).
-      tracing.start("http://127.0.0.1:9/api/v2/spans");
-      const tracer = loaded("@opentelemetry/sdk-trace-node");
-      const twice = (n) => n * 2;
-      Promise.all([
-        pulumi.runtime.computeCodePaths({ extraIncludePackages: ["js-yaml"] }),
-        pulumi.runtime.serializeFunction(() => twice(21)),
-        require("@pulumi/pulumi/runtime/closure/v8").getFunctionLocationAsync(twice),
-      ]).then(([paths, closure, location]) => {
-        console.log(JSON.stringify({
-          atStart, tracer, arborist: loaded("@npmcli/arborist"), paths: paths.size,
-          closure: closure.text.includes("n * 2"),
-          // The inspector session came from inspectorOnDemand.cjs, and the script loaded before it still has its name.
-          location: location.file,
-          hooks: Object.keys(require.cache).filter((k) => /v8Hooks|inspectorOnDemand/.test(k)).map((k) => path.basename(k)),
-        }));
-      });`;
-      const out = execFileSync(process.execPath, ["--require", "./src/startup/preload.cjs", "-e", script], {
-        cwd: ROOT,
-        encoding: "utf8",
-        env: { PATH: process.env.PATH ?? "" },
-        timeout: CHILD_LIMIT_MS,
-      });
+      const out = execFileSync(
+        process.execPath,
+        ["--require", "./src/startup/preload.cjs", CHILD, JSON.stringify(Object.values(lazy.DEFERRED).flat())],
+        { cwd: ROOT, encoding: "utf8", env: { PATH: process.env.PATH ?? "" }, timeout: CHILD_LIMIT_MS },
+      );
       expect(JSON.parse(out)).toEqual({
         atStart: [],
         tracer: true,
         arborist: true,
         paths: 3,
         closure: true,
-        location: "[eval]",
+        location: CHILD,
         hooks: ["inspectorOnDemand.cjs"],
       });
     },
