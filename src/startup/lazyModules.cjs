@@ -71,7 +71,7 @@ function isDeferred(request, parentFile) {
 function isV8Hooks(request, parentFile) {
   if (!request.endsWith("/v8Hooks")) return false;
   const file = pulumiFile(parentFile);
-  return file !== undefined && Object.hasOwn(V8_HOOKS, file) && V8_HOOKS[file] === request;
+  return file !== undefined && V8_HOOKS[file] === request;
 }
 
 /**
