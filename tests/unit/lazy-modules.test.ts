@@ -156,11 +156,11 @@ describe("the runner's inspector session, started on first use", () => {
 });
 
 describe("in a real node, as Pulumi.yaml runs the program", () => {
-  test("Pulumi.yaml's nodeargs require the preload, which exists", () => {
+  test("Pulumi.yaml's nodeargs require the preload, which exists, and cap the young generation", () => {
     const project = yaml.load(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as {
       runtime: { options: { nodeargs: string } };
     };
-    expect(project.runtime.options.nodeargs).toBe("--require ./src/startup/preload.cjs");
+    expect(project.runtime.options.nodeargs).toBe("--require ./src/startup/preload.cjs --max-semi-space-size=16");
     expect(fs.existsSync(path.join(ROOT, "src/startup/preload.cjs"))).toBe(true);
   });
 
