@@ -1,42 +1,71 @@
 "use strict";
-// @pulumi/pulumi's runtime/closure/v8Hooks, with its inspector session started
-// on first use instead of before the program. The runner awaits that session
-// (Debugger.enable) before it loads the program, and while it is on V8 hashes
-// and reports every script compiled after it: the program's start took
-// ~0.15 s longer and ~0.2 CPU-seconds more. Only closure serialization
-// (pulumi.runtime.serializeFunction) asks for the session; this program never
-// does. The listener is attached before Debugger.enable, so the scripts that
-// loaded earlier, which V8 reports on enable, still get their file names.
-// preload.cjs hands this module to every requirer of v8Hooks; the unit tests
-// check it against the installed @pulumi/pulumi (tests/unit/lazy-modules).
+// @pulumi/pulumi's own runtime/closure/v8Hooks, loaded on first use. The runner
+// awaits its inspector session (Debugger.enable) before it loads the program,
+// and while it is on V8 hashes and reports every script compiled after it: the
+// program's start took ~0.15 s longer and ~0.2 CPU-seconds more. Only closure
+// serialization (pulumi.runtime.serializeFunction) asks for the session; this
+// program never does. So the runner's wait returns at once, and the real module
+// loads, and starts its session, when a closure first asks for it.
+// preload.cjs (through lazyModules.cjs) hands this to every requirer of
+// v8Hooks; the unit tests check it against the installed @pulumi/pulumi
+// (tests/unit/lazy-modules).
 
-/** @type {Map<string, string>} scriptId → file URL */
-const scriptUrls = new Map();
-/** @type {Promise<import("node:inspector").Session> | undefined} */
+/**
+ * @typedef {import("node:inspector").Session} Session
+ * @typedef {{
+ *   getSessionAsync(): Promise<Session>,
+ *   isInitializedAsync(): Promise<void>,
+ *   getScriptUrl(id: string): string | undefined,
+ * }} V8Hooks
+ */
+
+/** @type {(() => V8Hooks) | undefined} */
+let loadReal;
+/** @type {V8Hooks | undefined} */
+let real;
+/** @type {Promise<Session> | undefined} */
 let session;
 
-/** @returns {Promise<import("node:inspector").Session>} */
-function getSessionAsync() {
-  if (session === undefined) {
-    session = new Promise((resolve, reject) => {
-      const inspector = require("node:inspector");
-      const created = new inspector.Session();
-      created.connect();
-      created.on("Debugger.scriptParsed", (event) => {
-        scriptUrls.set(event.params.scriptId, event.params.url);
+/**
+ * @param {Session} inspector
+ * @param {string} method
+ * @returns {Promise<void>}
+ */
+function post(inspector, method) {
+  return new Promise((resolve, reject) => inspector.post(method, (error) => (error ? reject(error) : resolve())));
+}
+
+/** @type {V8Hooks} */
+const hooks = Object.freeze({
+  /** The runner's wait before the program: nothing to wait for, the session starts when asked for. */
+  async isInitializedAsync() {},
+  getSessionAsync() {
+    if (session === undefined) {
+      real = /** @type {() => V8Hooks} */ (loadReal)();
+      // The real module listens for Debugger.scriptParsed only after it has
+      // enabled, so a late session would not know the files loaded before it.
+      // Enabled once more, V8 reports every script again, to that listener.
+      session = real.getSessionAsync().then(async (started) => {
+        await post(started, "Debugger.disable");
+        await post(started, "Debugger.enable");
+        return started;
       });
-      created.post("Debugger.enable", (error) => (error ? reject(error) : resolve(created)));
-    });
-  }
-  return session;
+    }
+    return session;
+  },
+  /** A script ID comes from the session, so before it nothing has one to ask about. */
+  getScriptUrl: (id) => real?.getScriptUrl(id),
+});
+
+/**
+ * What every requirer of v8Hooks gets: `load` loads the real module (the first
+ * requirer's; Node caches it, so all would load the same one).
+ * @param {() => V8Hooks} load
+ * @returns {V8Hooks}
+ */
+function v8HooksOnDemand(load) {
+  loadReal ??= load;
+  return hooks;
 }
 
-/** The runner's wait before the program: nothing to wait for, the session starts when asked for. */
-async function isInitializedAsync() {}
-
-/** @param {string} id */
-function getScriptUrl(id) {
-  return scriptUrls.get(id);
-}
-
-module.exports = { getSessionAsync, isInitializedAsync, getScriptUrl };
+module.exports = { v8HooksOnDemand };

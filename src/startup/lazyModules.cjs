@@ -5,7 +5,7 @@
 // execa (Automation API). Each one listed here is given to its requirer as a
 // stand-in that loads the real module on first use, so nothing changes but
 // when it loads. The runner's inspector session (for the same closures) starts
-// on first use too: inspectorOnDemand.cjs stands in for v8Hooks. Plain
+// on first use too: inspectorOnDemand.cjs loads v8Hooks when asked for it. Plain
 // JavaScript: it runs before TypeScript is registered. preload.cjs installs it
 // (Pulumi.yaml's nodeargs); tests/unit/lazy-modules.
 
@@ -30,8 +30,8 @@ const DEFERRED = Object.freeze({
 
 /**
  * Requiring file under @pulumi/pulumi → how it asks for runtime/closure/v8Hooks,
- * which inspectorOnDemand.cjs answers: the inspector session starts when
- * closure serialization first asks for it, not before the program.
+ * which inspectorOnDemand.cjs answers: the real module, and its inspector
+ * session, start when closure serialization first asks, not before the program.
  */
 const V8_HOOKS = Object.freeze({
   "cmd/run/index.js": "../../runtime/closure/v8Hooks",
@@ -122,7 +122,9 @@ function deferringLoad(load) {
     if (!isMain && isDeferred(request, parent?.filename)) {
       return lazyModule(() => load.call(this, request, parent, false));
     }
-    if (!isMain && isV8Hooks(request, parent?.filename)) return require("./inspectorOnDemand.cjs");
+    if (!isMain && isV8Hooks(request, parent?.filename)) {
+      return require("./inspectorOnDemand.cjs").v8HooksOnDemand(() => load.call(this, request, parent, false));
+    }
     return load.call(this, request, parent, isMain);
   };
 }

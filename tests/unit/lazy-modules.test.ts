@@ -21,7 +21,9 @@ interface LazyModules {
 
 const ROOT = path.resolve(__dirname, "../..");
 const lazy = require(path.join(ROOT, "src/startup/lazyModules.cjs")) as LazyModules;
-const ON_DEMAND = path.join(ROOT, "src/startup/inspectorOnDemand.cjs");
+const onDemand = require(path.join(ROOT, "src/startup/inspectorOnDemand.cjs")) as {
+  v8HooksOnDemand(load: () => unknown): Record<string, unknown>;
+};
 /** What the real node below runs, project-relative. */
 const CHILD = "tests/unit/fixtures/preloadedPulumi.cjs";
 const PULUMI_DIR = path.join(ROOT, "node_modules/@pulumi/pulumi");
@@ -124,7 +126,7 @@ describe("the runner's inspector session, started on first use", () => {
   const runner = path.join(PULUMI_DIR, "cmd/run/index.js");
   const closureV8 = path.join(PULUMI_DIR, "runtime/closure/v8.js");
 
-  test("@pulumi/pulumi's requires of v8Hooks, and only those, get inspectorOnDemand.cjs", () => {
+  test("@pulumi/pulumi's requires of v8Hooks, and only those, get inspectorOnDemand.cjs's hooks", () => {
     expect(lazy.isV8Hooks("../../runtime/closure/v8Hooks", runner)).toBe(true);
     expect(lazy.isV8Hooks("./v8Hooks", closureV8)).toBe(true);
     expect(lazy.isV8Hooks("./v8Hooks", "C:\\p\\node_modules\\@pulumi\\pulumi\\runtime\\closure\\v8.js")).toBe(true);
@@ -138,8 +140,11 @@ describe("the runner's inspector session, started on first use", () => {
       calls.push(request);
       return { name: request };
     });
-    expect(load("../../runtime/closure/v8Hooks", { filename: runner }, false)).toBe(require(ON_DEMAND));
-    expect(load("./v8Hooks", { filename: closureV8 }, false)).toBe(require(ON_DEMAND));
+    const hooks = onDemand.v8HooksOnDemand(() => {
+      throw new Error("not loaded here");
+    });
+    expect(load("../../runtime/closure/v8Hooks", { filename: runner }, false)).toBe(hooks);
+    expect(load("./v8Hooks", { filename: closureV8 }, false)).toBe(hooks);
     expect(calls).toEqual([]);
   });
 
@@ -148,9 +153,9 @@ describe("the runner's inspector session, started on first use", () => {
     expect(source).toContain(`require("${request}")`);
   });
 
-  test("it exports what the installed v8Hooks exports, and the runner still only waits for it", () => {
+  test("its hooks are what the installed v8Hooks exports, and the runner still only waits for it", () => {
     const real = require(path.join(PULUMI_DIR, "runtime/closure/v8Hooks.js")) as Record<string, unknown>;
-    expect(Object.keys(require(ON_DEMAND)).sort()).toEqual(Object.keys(real).sort());
+    expect(Object.keys(onDemand.v8HooksOnDemand(() => real)).sort()).toEqual(Object.keys(real).sort());
     expect(fs.readFileSync(runner, "utf8")).toContain("return v8Hooks.isInitializedAsync();");
   });
 });
@@ -179,7 +184,7 @@ describe("in a real node, as Pulumi.yaml runs the program", () => {
         paths: 3,
         closure: true,
         location: CHILD,
-        hooks: ["inspectorOnDemand.cjs"],
+        hooks: ["inspectorOnDemand.cjs", "v8Hooks.js"],
       });
     },
     CHILD_LIMIT_MS + 5_000,
